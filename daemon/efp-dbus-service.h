@@ -54,4 +54,29 @@ void efp_dbus_service_emit_abort_issued (EfpDbusService *self, const gchar *poli
 void efp_dbus_service_add_event (EfpDbusService *self, gint64 ts, const gchar *device,
                                  const gchar *policy, const gchar *event, const gchar *detail);
 
+/* Appended by the D-Bus service (additions only). */
+
+/* Errors a handler may set; they reach clients as io.github.EcoflowPower1.Error.<Name>.
+ * EFP_CONFIG_ERROR becomes Error.InvalidConfig; any other domain Error.Failed. */
+#define EFP_DBUS_ERROR (efp_dbus_error_quark ())
+typedef enum
+{
+  EFP_DBUS_ERROR_FAILED,         /* Failed */
+  EFP_DBUS_ERROR_NOT_AUTHORIZED, /* NotAuthorized */
+  EFP_DBUS_ERROR_INVALID_ARGS,   /* InvalidArgs */
+  EFP_DBUS_ERROR_UNKNOWN_AGENT,  /* UnknownAgent */
+  EFP_DBUS_ERROR_NOT_CONNECTED,  /* NotConnected: e.g. the broker is down */
+  EFP_DBUS_ERROR_INVALID_CONFIG, /* InvalidConfig */
+  EFP_DBUS_ERROR_NOT_SUPPORTED,  /* NotSupported: no handler */
+} EfpDbusError;
+GQuark efp_dbus_error_quark (void);
+
+/* The object path element for @name: every char outside [A-Za-z0-9_] -> '_'. */
+gchar *efp_dbus_object_id (const gchar *name);
+
+/* Objects disappear (InterfacesRemoved), e.g. after a Reload dropped them. */
+void efp_dbus_service_remove_device (EfpDbusService *self, const gchar *name);
+void efp_dbus_service_remove_policy (EfpDbusService *self, const gchar *name);
+void efp_dbus_service_remove_agent (EfpDbusService *self, const gchar *id);
+
 G_END_DECLS
