@@ -1,0 +1,462 @@
+/* test-mqtt-client.c: EfpMqttClient against a real mosquitto on loopback. */
+#include "efp-mqtt-client.h"
+#include "efp-test-broker.h"
+
+#include <signal.h>
+#include <string.h>
+
+#define CHILD_PORT_ENV "EFP_TEST_MQTT_CHILD_PORT"
+
+static const gchar *self_exe; /* argv[0]: the will test re-runs this binary as a child */
+
+typedef struct
+{
+  guint connected;
+  guint disconnected;
+  gint last_rc;
+  GPtrArray *topics;   /* received topics, in order */
+  GPtrArray *payloads; /* received payloads as strings */
+  GArray *retained;
+  const gchar *reply_to; /* publish "from-handler" here when "t/a" arrives */
+} Recorder;
+
+static void
+recorder_init (Recorder *r)
+{
+  memset (r, 0, sizeof (*r));
+  r->topics = g_ptr_array_new_with_free_func (g_free);
+  r->payloads = g_ptr_array_new_with_free_func (g_free);
+  r->retained = g_array_new (FALSE, FALSE, sizeof (gboolean));
+}
+
+static void
+recorder_clear (Recorder *r)
+{
+  g_ptr_array_unref (r->topics);
+  g_ptr_array_unref (r->payloads);
+  g_array_unref (r->retained);
+}
+
+static void
+on_connected (EfpMqttClient *client, Recorder *r)
+{
+  r->connected++;
+}
+
+static void
+on_disconnected (EfpMqttClient *client, gint rc, Recorder *r)
+{
+  r->disconnected++;
+  r->last_rc = rc;
+}
+
+static void
+on_message (EfpMqttClient *client, const gchar *topic, GBytes *payload, gboolean retained,
+            Recorder *r)
+{
+  gsize len = 0;
+  const gchar *data = g_bytes_get_data (payload, &len);
+
+  g_ptr_array_add (r->topics, g_strdup (topic));
+  g_ptr_array_add (r->payloads, g_strndup (data, len));
+  g_array_append_val (r->retained, retained);
+  if (r->reply_to != NULL && g_strcmp0 (topic, "t/a") == 0)
+    {
+      g_autoptr (GError) error = NULL;
+      /* publishing from inside the handler must go out without another wakeup source */
+      g_assert_true (
+          efp_mqtt_client_publish (client, r->reply_to, "from-handler", 12, 1, FALSE, &error));
+      g_assert_no_error (error);
+    }
+}
+
+static gint
+recorder_find (Recorder *r, const gchar *topic, const gchar *payload)
+{
+  guint i;
+  for (i = 0; i < r->topics->len; i++)
+    if (g_strcmp0 (g_ptr_array_index (r->topics, i), topic) == 0
+        && (payload == NULL || g_strcmp0 (g_ptr_array_index (r->payloads, i), payload) == 0))
+      return (gint)i;
+  return -1;
+}
+
+static EfpMqttClient *
+make_client (guint16 port, const gchar *id, Recorder *r, guint backoff_ms)
+{
+  EfpMqttOptions opts = { 0 };
+  g_autoptr (GError) error = NULL;
+  EfpMqttClient *client;
+
+  opts.host = "127.0.0.1";
+  opts.port = port;
+  opts.client_id = id;
+  opts.clean_session = TRUE;
+  opts.backoff_initial_ms = backoff_ms;
+  opts.backoff_max_ms = backoff_ms * 4;
+  client = efp_mqtt_client_new (&opts, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (client);
+  if (r != NULL)
+    {
+      g_signal_connect (client, "connected", G_CALLBACK (on_connected), r);
+      g_signal_connect (client, "disconnected", G_CALLBACK (on_disconnected), r);
+      g_signal_connect (client, "message", G_CALLBACK (on_message), r);
+    }
+  return client;
+}
+
+/* Iterate the main loop until *counter >= want or the timeout passes. */
+static gboolean
+wait_count (guint *counter, guint want, guint timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64)timeout_ms * 1000;
+  while (*counter < want && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE) || (g_usleep (1000), TRUE);
+  return *counter >= want;
+}
+
+static gboolean
+wait_message (Recorder *r, const gchar *topic, const gchar *payload, guint timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64)timeout_ms * 1000;
+  while (recorder_find (r, topic, payload) < 0 && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE) || (g_usleep (1000), TRUE);
+  return recorder_find (r, topic, payload) >= 0;
+}
+
+static void
+spin_for (guint ms)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64)ms * 1000;
+  while (g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE) || (g_usleep (1000), TRUE);
+}
+
+static void
+publish_ok (EfpMqttClient *c, const gchar *topic, const gchar *payload, gboolean retain)
+{
+  g_autoptr (GError) error = NULL;
+  g_assert_true (efp_mqtt_client_publish (c, topic, payload, strlen (payload), 1, retain, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_roundtrip (void)
+{
+  g_autoptr (EfpTestBroker) broker = efp_test_broker_new ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (EfpMqttClient) client = NULL;
+  Recorder r;
+
+  recorder_init (&r);
+  r.reply_to = "t/b";
+  g_assert_true (efp_test_broker_start (broker, &error));
+  g_assert_no_error (error);
+  client = make_client (efp_test_broker_get_port (broker), "rt", &r, 100);
+  efp_mqtt_client_subscribe (client, "t/#", 1);
+  efp_mqtt_client_start (client);
+  g_assert_true (wait_count (&r.connected, 1, 5000));
+  g_assert_true (efp_mqtt_client_is_connected (client));
+
+  publish_ok (client, "t/a", "hello", FALSE);
+  g_assert_true (wait_message (&r, "t/a", "hello", 5000));
+  g_assert_true (wait_message (&r, "t/b", "from-handler", 5000));
+  g_assert_cmpint (recorder_find (&r, "t/a", NULL), <, recorder_find (&r, "t/b", NULL));
+
+  /* binary payloads pass unchanged, retained flag reported */
+  {
+    static const guint8 bin[] = { 0x00, 0xff, 0x10, 0x00 };
+    g_assert_true (efp_mqtt_client_publish (client, "t/bin", bin, sizeof bin, 1, TRUE, &error));
+    g_assert_no_error (error);
+    g_assert_true (wait_message (&r, "t/bin", NULL, 5000));
+  }
+  g_assert_cmpuint (r.disconnected, ==, 0);
+  efp_mqtt_client_stop (client);
+  g_assert_false (efp_mqtt_client_is_connected (client));
+  g_assert_false (efp_mqtt_client_publish (client, "t/a", "x", 1, 1, FALSE, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED);
+  recorder_clear (&r);
+}
+
+static void
+test_broker_down_at_start (void)
+{
+  g_autoptr (EfpTestBroker) broker = efp_test_broker_new ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (EfpMqttClient) client = NULL;
+  Recorder r;
+
+  recorder_init (&r);
+  client = make_client (efp_test_broker_get_port (broker), "down", &r, 100);
+  efp_mqtt_client_subscribe (client, "d/#", 1);
+  efp_mqtt_client_start (client);
+  spin_for (800);
+  g_assert_false (efp_mqtt_client_is_connected (client));
+  g_assert_cmpuint (r.connected, ==, 0);
+  /* several retries have failed the same way: reported once */
+  g_assert_cmpuint (r.disconnected, ==, 1);
+  g_assert_cmpint (r.last_rc, !=, 0);
+
+  g_assert_true (efp_test_broker_start (broker, &error));
+  g_assert_no_error (error);
+  g_assert_true (wait_count (&r.connected, 1, 5000));
+  publish_ok (client, "d/x", "up", FALSE);
+  g_assert_true (wait_message (&r, "d/x", "up", 5000));
+  recorder_clear (&r);
+}
+
+static void
+test_broker_restart (void)
+{
+  g_autoptr (EfpTestBroker) broker = efp_test_broker_new ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (EfpMqttClient) client = NULL;
+  g_autoptr (EfpMqttClient) other = NULL;
+  Recorder r, ro;
+  guint round;
+
+  recorder_init (&r);
+  recorder_init (&ro);
+  g_assert_true (efp_test_broker_start (broker, &error));
+  client = make_client (efp_test_broker_get_port (broker), "restart", &r, 100);
+  other = make_client (efp_test_broker_get_port (broker), "restart-other", &ro, 100);
+  efp_mqtt_client_subscribe (client, "r/#", 1);
+  efp_mqtt_client_start (client);
+  efp_mqtt_client_start (other);
+  g_assert_true (wait_count (&r.connected, 1, 5000));
+  g_assert_true (wait_count (&ro.connected, 1, 5000));
+
+  for (round = 1; round <= 2; round++)
+    {
+      g_autofree gchar *payload = g_strdup_printf ("after-restart-%u", round);
+      if (round == 1)
+        efp_test_broker_kill (broker);
+      else
+        efp_test_broker_stop (broker);
+      g_assert_true (wait_count (&r.disconnected, round, 5000));
+      g_assert_false (efp_mqtt_client_is_connected (client));
+      spin_for (300);
+      g_assert_true (efp_test_broker_start (broker, &error));
+      g_assert_no_error (error);
+      g_assert_true (wait_count (&r.connected, round + 1, 5000));
+      g_assert_true (wait_count (&ro.connected, round + 1, 5000));
+      /* a fresh broker knows no subscriptions: only a re-subscribe lets this in.
+       * Another client publishes, so ordering on one socket proves nothing; retry
+       * until the SUBACK has certainly been processed. */
+      {
+        gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+        while (recorder_find (&r, "r/x", payload) < 0 && g_get_monotonic_time () < deadline)
+          {
+            publish_ok (other, "r/x", payload, FALSE);
+            wait_message (&r, "r/x", payload, 200);
+          }
+      }
+      g_assert_cmpint (recorder_find (&r, "r/x", payload), >=, 0);
+    }
+  recorder_clear (&r);
+  recorder_clear (&ro);
+}
+
+/* The child: a client with a will that says "ready" and then waits to be killed. */
+static int
+run_will_child (const gchar *port_str)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (EfpMqttClient) client = NULL;
+  g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  EfpMqttOptions opts = { 0 };
+  Recorder r;
+
+  recorder_init (&r);
+  opts.host = "127.0.0.1";
+  opts.port = (guint16)g_ascii_strtoull (port_str, NULL, 10);
+  opts.client_id = "will-child";
+  opts.will_topic = "w/child/status";
+  opts.will_payload = "{\"state\":\"offline\"}";
+  client = efp_mqtt_client_new (&opts, &error);
+  if (client == NULL)
+    return 2;
+  g_signal_connect (client, "connected", G_CALLBACK (on_connected), &r);
+  efp_mqtt_client_start (client);
+  if (!wait_count (&r.connected, 1, 5000))
+    return 3;
+  efp_mqtt_client_publish (client, "w/child/status", "{\"state\":\"online\"}", 18, 1, TRUE, NULL);
+  efp_mqtt_client_publish (client, "w/child/ready", "1", 1, 1, FALSE, NULL);
+  g_main_loop_run (loop);
+  return 0;
+}
+
+static void
+test_will_on_crash (void)
+{
+  g_autoptr (EfpTestBroker) broker = efp_test_broker_new ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (EfpMqttClient) watcher = NULL;
+  g_autoptr (EfpMqttClient) late = NULL;
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
+  g_autoptr (GSubprocess) child = NULL;
+  g_autofree gchar *port_str = NULL;
+  Recorder r, rl;
+  gint idx;
+
+  recorder_init (&r);
+  recorder_init (&rl);
+  g_assert_true (efp_test_broker_start (broker, &error));
+  watcher = make_client (efp_test_broker_get_port (broker), "will-watcher", &r, 100);
+  efp_mqtt_client_subscribe (watcher, "w/#", 1);
+  efp_mqtt_client_start (watcher);
+  g_assert_true (wait_count (&r.connected, 1, 5000));
+
+  port_str = g_strdup_printf ("%u", efp_test_broker_get_port (broker));
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  g_subprocess_launcher_setenv (launcher, CHILD_PORT_ENV, port_str, TRUE);
+  child = g_subprocess_launcher_spawn (launcher, &error, self_exe, NULL);
+  g_assert_no_error (error);
+  g_assert_true (wait_message (&r, "w/child/ready", "1", 5000));
+  g_assert_true (wait_message (&r, "w/child/status", "{\"state\":\"online\"}", 5000));
+
+  /* a crash: no DISCONNECT, the broker must publish the will */
+  g_subprocess_send_signal (child, SIGKILL);
+  g_subprocess_wait (child, NULL, NULL);
+  g_assert_true (wait_message (&r, "w/child/status", "{\"state\":\"offline\"}", 5000));
+
+  /* and keep it retained for whoever subscribes later */
+  late = make_client (efp_test_broker_get_port (broker), "will-late", &rl, 100);
+  efp_mqtt_client_subscribe (late, "w/child/status", 1);
+  efp_mqtt_client_start (late);
+  g_assert_true (wait_message (&rl, "w/child/status", NULL, 5000));
+  idx = recorder_find (&rl, "w/child/status", NULL);
+  g_assert_cmpstr (g_ptr_array_index (rl.payloads, idx), ==, "{\"state\":\"offline\"}");
+  g_assert_true (g_array_index (rl.retained, gboolean, idx));
+  recorder_clear (&r);
+  recorder_clear (&rl);
+}
+
+/* A clean stop sends DISCONNECT, so the broker discards the will. */
+static void
+test_stop_is_clean (void)
+{
+  g_autoptr (EfpTestBroker) broker = efp_test_broker_new ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (EfpMqttClient) watcher = NULL;
+  g_autoptr (EfpMqttClient) client = NULL;
+  EfpMqttOptions opts = { 0 };
+  Recorder r, rc;
+
+  recorder_init (&r);
+  recorder_init (&rc);
+  g_assert_true (efp_test_broker_start (broker, &error));
+  watcher = make_client (efp_test_broker_get_port (broker), "stop-watcher", &r, 100);
+  efp_mqtt_client_subscribe (watcher, "s/#", 1);
+  efp_mqtt_client_start (watcher);
+  g_assert_true (wait_count (&r.connected, 1, 5000));
+
+  opts.host = "127.0.0.1";
+  opts.port = efp_test_broker_get_port (broker);
+  opts.client_id = "stopper";
+  opts.will_topic = "s/will";
+  opts.will_payload = "gone";
+  client = efp_mqtt_client_new (&opts, &error);
+  g_assert_no_error (error);
+  g_signal_connect (client, "connected", G_CALLBACK (on_connected), &rc);
+  efp_mqtt_client_start (client);
+  g_assert_true (wait_count (&rc.connected, 1, 5000));
+  publish_ok (client, "s/alive", "1", FALSE);
+  g_assert_true (wait_message (&r, "s/alive", "1", 5000));
+  efp_mqtt_client_stop (client);
+  g_clear_object (&client);
+  spin_for (500);
+  g_assert_cmpint (recorder_find (&r, "s/will", NULL), <, 0);
+  recorder_clear (&r);
+  recorder_clear (&rc);
+}
+
+/* CONNACK "not authorised" is reported with its rc and retried; new
+ * credentials plus reconnect() get in. */
+static void
+test_refused_then_credentials (void)
+{
+  g_autoptr (EfpTestBroker) broker = efp_test_broker_new ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (EfpMqttClient) client = NULL;
+  g_autofree gchar *pwfile = g_build_filename (efp_test_broker_get_dir (broker), "passwd", NULL);
+  g_autofree gchar *extra = NULL;
+  gint status = 0;
+  const gchar *argv[] = { "mosquitto_passwd", "-b", "-c", pwfile, "alice", "s3cret", NULL };
+  Recorder r;
+
+  g_assert_true (g_spawn_sync (NULL, (gchar **)argv, NULL,
+                               G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
+                               NULL, &status, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  extra = g_strdup_printf ("allow_anonymous false\npassword_file %s", pwfile);
+  efp_test_broker_set_extra_config (broker, extra);
+  g_assert_true (efp_test_broker_start (broker, &error));
+  g_assert_no_error (error);
+
+  recorder_init (&r);
+  client = make_client (efp_test_broker_get_port (broker), "auth", &r, 100);
+  efp_mqtt_client_set_credentials (client, "alice", "wrong");
+  efp_mqtt_client_start (client);
+  g_assert_true (wait_count (&r.disconnected, 1, 5000));
+  g_assert_cmpint (r.last_rc, ==, 5); /* CONNACK: not authorised */
+  spin_for (600);                     /* retries fail the same way, silently */
+  g_assert_cmpuint (r.disconnected, ==, 1);
+  g_assert_cmpuint (r.connected, ==, 0);
+
+  efp_mqtt_client_set_credentials (client, "alice", "s3cret");
+  efp_mqtt_client_reconnect (client);
+  g_assert_true (wait_count (&r.connected, 1, 5000));
+  recorder_clear (&r);
+}
+
+/* Broker down for 5 s: backoff, not a busy loop. */
+static void
+test_no_busy_loop (void)
+{
+  g_autoptr (EfpTestBroker) broker = efp_test_broker_new ();
+  g_autoptr (EfpMqttClient) client = NULL;
+  g_autoptr (GError) error = NULL;
+  Recorder r;
+  guint64 wakeups;
+
+  recorder_init (&r);
+  client = make_client (efp_test_broker_get_port (broker), "idle", &r, 100);
+  efp_mqtt_client_start (client);
+  spin_for (5000);
+  wakeups = efp_mqtt_client_get_wakeups (client);
+  g_test_message ("%" G_GUINT64_FORMAT " wakeups in 5 s with the broker down", wakeups);
+  g_assert_cmpuint (wakeups, >, 0);
+  g_assert_cmpuint (wakeups, <, 50);
+
+  /* connected and idle: about one tick a second */
+  g_assert_true (efp_test_broker_start (broker, &error));
+  g_assert_true (wait_count (&r.connected, 1, 5000));
+  wakeups = efp_mqtt_client_get_wakeups (client);
+  spin_for (3000);
+  wakeups = efp_mqtt_client_get_wakeups (client) - wakeups;
+  g_test_message ("%" G_GUINT64_FORMAT " wakeups in 3 s connected and idle", wakeups);
+  g_assert_cmpuint (wakeups, <, 15);
+  recorder_clear (&r);
+}
+
+int
+main (int argc, char **argv)
+{
+  const gchar *child_port = g_getenv (CHILD_PORT_ENV);
+
+  self_exe = argv[0];
+  if (child_port != NULL)
+    return run_will_child (child_port);
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/mqtt-client/roundtrip", test_roundtrip);
+  g_test_add_func ("/mqtt-client/broker-down-at-start", test_broker_down_at_start);
+  g_test_add_func ("/mqtt-client/broker-restart", test_broker_restart);
+  g_test_add_func ("/mqtt-client/will-on-crash", test_will_on_crash);
+  g_test_add_func ("/mqtt-client/stop-is-clean", test_stop_is_clean);
+  g_test_add_func ("/mqtt-client/refused-then-credentials", test_refused_then_credentials);
+  g_test_add_func ("/mqtt-client/no-busy-loop", test_no_busy_loop);
+  return g_test_run ();
+}
