@@ -3,6 +3,7 @@
 
 #include <glib.h>
 #include "efp-plugin-util.h"
+#include "efp-plugin-loader.h"
 
 G_BEGIN_DECLS
 
@@ -67,6 +68,8 @@ typedef struct
   GStrv devices; /* NULL: all devices */
   GStrv agents;  /* NULL: from devices */
   gchar *group;  /* "policy:NAME", for the module's own keys in @keyfile */
+  const EfpPolicyVTable *vtable; /* NULL when loaded without a plugin registry */
+  gpointer module_config;        /* from vtable->config_new */
 } EfpPolicyConfig;
 
 typedef struct
@@ -114,9 +117,9 @@ typedef struct
   gboolean config_explicit; /* --config given: missing is an error */
   const gchar *env_file;    /* NULL none */
   gboolean use_environment; /* read seed names from the process environment too */
-  /* keys of decoders/policies, for validation: name -> NULL-terminated keys */
-  GHashTable *decoder_option_keys; /* may be NULL: accept none */
-  GHashTable *policy_option_keys;  /* may be NULL: any module accepted, keys unchecked */
+  /* decoders and policies, to validate decoder=, module= and their keys; may be NULL
+   * (then module keys are not checked) */
+  EfpPluginRegistry *registry;
 } EfpConfigLoadOptions;
 
 EfpConfig *efp_config_load (const EfpConfigLoadOptions *options, GError **error);

@@ -1,0 +1,55 @@
+/* efp-state-file.h: what must survive a restart (CONTRACT 7), written atomically.
+ *
+ * Policy states per (policy, target), recently sent commands (so a restart
+ * inside the cooldown never sends a second shutdown and acks still match),
+ * and each device's last reading (so comm-lost can reason about a device that
+ * went silent while the daemon was down).
+ */
+#pragma once
+
+#include <glib.h>
+#include "efp-policy.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  gchar *id;
+  gchar *agent;
+  gchar *action;
+  gchar *policy;
+  gchar *device;
+  gint64 issued_at;
+} EfpSentCommand;
+
+typedef struct
+{
+  EfpReading reading;
+  gint64 last_frame_us;
+} EfpDeviceSnapshot;
+
+typedef struct
+{
+  GHashTable *policies; /* "policy\x1ftarget" -> EfpPolicyState* */
+  GPtrArray *commands;  /* EfpSentCommand*, oldest first, bounded */
+  GHashTable *devices;  /* name -> EfpDeviceSnapshot* */
+} EfpStateFile;
+
+EfpStateFile *efp_state_file_new (void);
+void efp_state_file_free (EfpStateFile *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (EfpStateFile, efp_state_file_free)
+
+/* A missing file gives an empty state; an unreadable or corrupt one an error. */
+EfpStateFile *efp_state_file_load (const gchar *path, GError **error);
+gboolean efp_state_file_save (EfpStateFile *self, const gchar *path, GError **error);
+
+void efp_state_file_set_policy (EfpStateFile *self, const gchar *policy, const gchar *target,
+                                const EfpPolicyState *state);
+const EfpPolicyState *efp_state_file_get_policy (EfpStateFile *self, const gchar *policy,
+                                                 const gchar *target);
+void efp_state_file_add_command (EfpStateFile *self, const EfpSentCommand *cmd);
+void efp_state_file_set_device (EfpStateFile *self, const gchar *name, const EfpReading *reading,
+                                gint64 last_frame_us);
+const EfpDeviceSnapshot *efp_state_file_get_device (EfpStateFile *self, const gchar *name);
+
+G_END_DECLS
