@@ -34,7 +34,7 @@ efp_dbus_error_quark (void)
   static gsize quark = 0;
   g_dbus_error_register_error_domain ("efp-dbus-error-quark", &quark, error_entries,
                                       G_N_ELEMENTS (error_entries));
-  return (GQuark) quark;
+  return (GQuark)quark;
 }
 
 gchar *
@@ -212,7 +212,7 @@ device_apply (DeviceEntry *e)
   efp_exported_device_set_remaining_minutes (d, r->remain_minutes >= 0 ? r->remain_minutes : -1);
   efp_exported_device_set_temperature_celsius (d, r->temp_celsius);
   efp_exported_device_set_stale (d, e->stale);
-  efp_exported_device_set_last_update (d, e->ts > 0 ? (guint64) e->ts * G_USEC_PER_SEC : 0);
+  efp_exported_device_set_last_update (d, e->ts > 0 ? (guint64)e->ts * G_USEC_PER_SEC : 0);
   efp_exported_device_set_grid_source (d, e->grid_source);
   /* the setter compares values, so unchanged packs emit nothing */
   efp_exported_device_set_packs (d, packs_variant (r));
@@ -293,7 +293,7 @@ efp_dbus_service_update_device (EfpDbusService *self, const EfpReading *reading,
   if (now >= due)
     device_apply (e);
   else
-    e->apply_id = g_timeout_add ((guint) ((due - now + 999) / 1000), device_apply_cb, e);
+    e->apply_id = g_timeout_add ((guint)((due - now + 999) / 1000), device_apply_cb, e);
 }
 
 void
@@ -317,8 +317,8 @@ object_entry_free (gpointer p)
 }
 
 static ObjectEntry *
-object_entry_lookup (EfpDbusService *self, GHashTable *table, const gchar *kind,
-                     const gchar *name, gboolean *created)
+object_entry_lookup (EfpDbusService *self, GHashTable *table, const gchar *kind, const gchar *name,
+                     gboolean *created)
 {
   ObjectEntry *e = g_hash_table_lookup (table, name);
 
@@ -427,24 +427,21 @@ efp_dbus_service_emit_shutdown_issued (EfpDbusService *self, const gchar *policy
   static const gchar *const none[] = { NULL };
 
   g_return_if_fail (EFP_IS_DBUS_SERVICE (self));
-  efp_exported_manager_emit_shutdown_issued (self->manager, policy != NULL ? policy : "",
-                                             device != NULL ? device : "",
-                                             agents != NULL ? agents : none,
-                                             command_id != NULL ? command_id : "");
+  efp_exported_manager_emit_shutdown_issued (
+      self->manager, policy != NULL ? policy : "", device != NULL ? device : "",
+      agents != NULL ? agents : none, command_id != NULL ? command_id : "");
 }
 
 void
-efp_dbus_service_emit_abort_issued (EfpDbusService *self, const gchar *policy,
-                                    const gchar *device, const gchar *const *agents,
-                                    const gchar *command_id)
+efp_dbus_service_emit_abort_issued (EfpDbusService *self, const gchar *policy, const gchar *device,
+                                    const gchar *const *agents, const gchar *command_id)
 {
   static const gchar *const none[] = { NULL };
 
   g_return_if_fail (EFP_IS_DBUS_SERVICE (self));
-  efp_exported_manager_emit_abort_issued (self->manager, policy != NULL ? policy : "",
-                                          device != NULL ? device : "",
-                                          agents != NULL ? agents : none,
-                                          command_id != NULL ? command_id : "");
+  efp_exported_manager_emit_abort_issued (
+      self->manager, policy != NULL ? policy : "", device != NULL ? device : "",
+      agents != NULL ? agents : none, command_id != NULL ? command_id : "");
 }
 
 static void
@@ -476,8 +473,7 @@ efp_dbus_service_add_event (EfpDbusService *self, gint64 ts, const gchar *device
   g_queue_push_tail (&self->events, e);
   while (g_queue_get_length (&self->events) > MAX_EVENTS)
     event_entry_free (g_queue_pop_head (&self->events));
-  efp_exported_manager_emit_event (self->manager, e->ts, e->device, e->policy, e->event,
-                                   e->detail);
+  efp_exported_manager_emit_event (self->manager, e->ts, e->device, e->policy, e->event, e->detail);
 }
 
 /* ---- methods ---- */
@@ -522,8 +518,7 @@ authorized_cb (GObject *source, GAsyncResult *res, gpointer user_data)
 
   if (!efp_dbus_auth_check_finish (res, &error))
     {
-      g_info ("refused %s from %s: %s",
-              g_dbus_method_invocation_get_method_name (call->invocation),
+      g_info ("refused %s from %s: %s", g_dbus_method_invocation_get_method_name (call->invocation),
               sender != NULL ? sender : "peer", error->message);
       return_error (call->invocation, error);
       pending_call_free (call);
@@ -577,14 +572,13 @@ start_authorized_call (EfpDbusService *self, GDBusMethodInvocation *invocation,
 }
 
 static gboolean
-handle_test_agent (EfpExportedManager *manager, GDBusMethodInvocation *invocation,
-                   const gchar *id, gpointer user_data)
+handle_test_agent (EfpExportedManager *manager, GDBusMethodInvocation *invocation, const gchar *id,
+                   gpointer user_data)
 {
   if (*id == '\0')
     {
-      g_dbus_method_invocation_return_error_literal (invocation, EFP_DBUS_ERROR,
-                                                     EFP_DBUS_ERROR_INVALID_ARGS,
-                                                     "TestAgent needs an agent id");
+      g_dbus_method_invocation_return_error_literal (
+          invocation, EFP_DBUS_ERROR, EFP_DBUS_ERROR_INVALID_ARGS, "TestAgent needs an agent id");
       return TRUE;
     }
   start_authorized_call (EFP_DBUS_SERVICE (user_data), invocation, id);
@@ -679,8 +673,8 @@ closed_cb (GDBusConnection *connection, gboolean remote_peer_vanished, GError *e
 {
   EfpDbusService *self = user_data;
 
-  g_warning ("D-Bus: lost the %s%s%s; reconnecting", bus_label (self),
-             error != NULL ? ": " : "", error != NULL ? error->message : "");
+  g_warning ("D-Bus: lost the %s%s%s; reconnecting", bus_label (self), error != NULL ? ": " : "",
+             error != NULL ? error->message : "");
   self->failure_logged = TRUE;
   disconnect_bus (self);
   self->retry_sec = RETRY_FIRST_SEC;
@@ -741,8 +735,8 @@ connect_bus (EfpDbusService *self)
   /* our own connection, not the g_bus_get() singleton: that one exits the
    * process when the bus goes away, and we want to reconnect instead */
   g_dbus_connection_new_for_address (address,
-                                     G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-                                       G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                     G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT
+                                         | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
                                      NULL, self->cancellable, connected_cb, self);
 }
 
@@ -824,7 +818,7 @@ efp_dbus_service_class_init (EfpDbusServiceClass *klass)
   object_class->dispose = efp_dbus_service_dispose;
   object_class->finalize = efp_dbus_service_finalize;
   /* register the error names before any call can fail */
-  (void) efp_dbus_error_quark ();
+  (void)efp_dbus_error_quark ();
 }
 
 static void
