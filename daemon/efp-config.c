@@ -52,6 +52,7 @@ typedef struct
   EfpConfig *config;
   const EfpConfigLoadOptions *options;
   GHashTable *origin; /* "group\x1fkey" and "group" -> file name */
+  GPtrArray *groups;  /* every group seen, in file order: a group may have no keys */
 } Loader;
 
 static const gchar *
@@ -366,6 +367,8 @@ merge_keyfile (Loader *l, const gchar *path, GError **error)
   for (i = 0; groups[i] != NULL; i++)
     {
       g_auto (GStrv) keys = g_key_file_get_keys (kf, groups[i], NULL, NULL);
+      if (!g_hash_table_contains (l->origin, groups[i]))
+        g_ptr_array_add (l->groups, g_strdup (groups[i]));
       g_hash_table_replace (l->origin, g_strdup (groups[i]), g_strdup (path));
       for (j = 0; keys[j] != NULL; j++)
         {
@@ -715,7 +718,7 @@ load_device (Loader *l, const gchar *group, const gchar *name, GError **error)
     }
   /* everything else was accepted as a decoder option by check_keyfile_names */
   keys = g_key_file_get_keys (l->config->keyfile, group, NULL, NULL);
-  for (i = 0; keys[i] != NULL; i++)
+  for (i = 0; keys != NULL && keys[i] != NULL; i++)
     if (!g_strv_contains (device_keys, keys[i]))
       {
         g_autofree gchar *v = NULL;
@@ -780,8 +783,11 @@ ensure_agent (EfpConfig *c, const gchar *id)
 static gboolean
 load_named_groups (Loader *l, GError **error)
 {
-  g_auto (GStrv) groups = g_key_file_get_groups (l->config->keyfile, NULL);
+  const gchar *const *groups;
   guint i;
+
+  g_ptr_array_add (l->groups, NULL);
+  groups = (const gchar *const *) l->groups->pdata;
 
   /* agents first: devices and policies refer to them */
   for (i = 0; groups[i] != NULL; i++)
@@ -1167,7 +1173,8 @@ efp_config_load (const EfpConfigLoadOptions *options, GError **error)
   g_autoptr (EfpConfig) config = config_new_defaults ();
   g_autoptr (GHashTable) origin = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_autoptr (GHashTable) env = NULL;
-  Loader l = { config, options, origin };
+  g_autoptr (GPtrArray) groups = g_ptr_array_new_with_free_func (g_free);
+  Loader l = { config, options, origin, groups };
 
   /* CONTRACT 1: with --env-file and no --config no key file is read */
   if (options->env_file == NULL || options->config_explicit)
