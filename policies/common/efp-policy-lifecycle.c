@@ -59,14 +59,6 @@ efp_policy_data_check (EfpPolicyState *state, const EfpPolicyInput *input, gint6
   return EFP_POLICY_DATA_STALE;
 }
 
-/* Seconds from @from to @to, rounded up so "in 0 s" never shows before the end. */
-static gint64
-secs_until (gint64 from_us, gint64 to_us)
-{
-  gint64 d = to_us - from_us;
-  return d <= 0 ? 0 : (d + EFP_USEC_PER_SEC - 1) / EFP_USEC_PER_SEC;
-}
-
 /* While a shutdown stands (triggered, cooldown) the condition is only tracked,
  * so that after the cooldown it fires again only if it held throughout (seed). */
 static void
@@ -165,7 +157,7 @@ efp_policy_lifecycle_evaluate (const EfpPolicyLifecycleConfig *cfg, EfpPolicySta
               if (now_us < fire_at)
                 efp_policy_verdict_add (verdict, EFP_POLICY_EVENT_TIMER_START,
                                         "%s, shutdown in %" G_GINT64_FORMAT " s", detail,
-                                        secs_until (now_us, fire_at));
+                                        efp_policy_secs_until (now_us, fire_at));
               else
                 efp_policy_verdict_add (verdict, EFP_POLICY_EVENT_TIMER_START, "%s, shutdown now",
                                         detail);

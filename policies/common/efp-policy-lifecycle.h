@@ -11,6 +11,15 @@ G_BEGIN_DECLS
 
 #define EFP_USEC_PER_SEC G_GINT64_CONSTANT (1000000)
 
+/* Whole seconds from @from_us to @to_us, rounded up so that an event text never
+ * says "in 0 s" before the moment has come; 0 when it has. */
+static inline gint64
+efp_policy_secs_until (gint64 from_us, gint64 to_us)
+{
+  gint64 d = to_us - from_us;
+  return d <= 0 ? 0 : (d + EFP_USEC_PER_SEC - 1) / EFP_USEC_PER_SEC;
+}
+
 typedef struct
 {
   gint64 debounce_sec;       /* condition must hold this long before SHUTDOWN (0: at once) */
