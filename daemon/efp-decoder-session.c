@@ -43,6 +43,13 @@ gboolean
 efp_decoder_session_feed (EfpDecoderSession *self, const guint8 *data, gsize len, gint64 now_us,
                           GError **error)
 {
+  if (data == NULL || len == 0)
+    {
+      /* no decoder is ever asked to make sense of nothing */
+      g_set_error (error, EFP_DECODER_ERROR, EFP_DECODER_ERROR_TRUNCATED, "empty frame");
+      self->n_errors++;
+      return FALSE;
+    }
   self->scratch = self->reading;
   if (!self->vtable->decode (self->context, data, len, &self->scratch, error))
     {

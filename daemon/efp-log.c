@@ -20,7 +20,14 @@ efp_log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, g
       if (g_log_writer_journald (level, fields, n_fields, user_data) == G_LOG_WRITER_HANDLED)
         return G_LOG_WRITER_HANDLED;
     }
-  return g_log_writer_standard_streams (level, fields, n_fields, user_data);
+  /* everything on stderr: stdout belongs to program output (--check-config, tools) */
+  {
+    g_autofree gchar *line =
+      g_log_writer_format_fields (level, fields, n_fields, g_log_writer_supports_color (fileno (stderr)));
+    fprintf (stderr, "%s\n", line);
+    fflush (stderr);
+  }
+  return G_LOG_WRITER_HANDLED;
 }
 
 void

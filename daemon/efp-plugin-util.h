@@ -67,7 +67,8 @@ efp_keyfile_get_bool (GKeyFile *kf, const gchar *group, const gchar *key, gboole
       *out = def;
       return TRUE;
     }
-  s = g_ascii_strdown (g_strstrip (g_strdup (raw)), -1);
+  s = g_ascii_strdown (raw, -1);
+  g_strstrip (s);
   if (g_str_equal (s, "true") || g_str_equal (s, "yes") || g_str_equal (s, "1") ||
       g_str_equal (s, "on"))
     *out = TRUE;
