@@ -1,0 +1,66 @@
+/* efp-envelope.h: the protobuf envelope (SPEC section 3).
+ *
+ * Parses every header of a bundle (field 1 repeats), checks data_len, undoes
+ * the XOR obfuscation per header, routes cmd_func/cmd_id to a payload message
+ * and unpacks the payloads we know. All memory lives in the caller's arena.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "efp-arena.h"
+#include "efp_config_write.pb-c.h"
+#include "efp_display.pb-c.h"
+#include "efp_envelope.pb-c.h"
+#include "efp_heartbeat.pb-c.h"
+#include "efp_runtime.pb-c.h"
+
+G_BEGIN_DECLS
+
+#define EFP_SRC_APP 32 /* app/cloud: never XORed, carries no device data */
+
+typedef enum
+{
+  EFP_PAYLOAD_UNKNOWN,          /* a pair the SPEC does not name */
+  EFP_PAYLOAD_IGNORED,          /* a named pair without power data (or unverified) */
+  EFP_PAYLOAD_REQUEST,          /* no pdata and no cmd pair: a get-all request */
+  EFP_PAYLOAD_DISPLAY,          /* 254/21 DisplayPropertyUpload */
+  EFP_PAYLOAD_RUNTIME,          /* 254/22 RuntimePropertyUpload */
+  EFP_PAYLOAD_CMS_HEARTBEAT,    /* 32/2 CMSHeartBeatReport */
+  EFP_PAYLOAD_BMS_HEARTBEAT,    /* 32/50 BMSHeartBeatReport */
+  EFP_PAYLOAD_CONFIG_WRITE,     /* 254/17 ConfigWrite */
+  EFP_PAYLOAD_CONFIG_WRITE_ACK, /* 254/18 ConfigWriteAck */
+} EfpPayloadKind;
+
+typedef struct
+{
+  const Efp__Header *header;
+  guint32 src; /* 0 when absent */
+  guint32 cmd_func;
+  guint32 cmd_id;
+  guint32 seq;    /* truncated to 32 bits */
+  gboolean xored; /* the XOR rule applied */
+  guint8 xor_key;
+  const guint8 *pdata; /* after de-XOR; NULL when the header carries none */
+  gsize pdata_len;
+  EfpPayloadKind kind;
+  const ProtobufCMessage *message; /* unpacked payload of a known kind, else NULL */
+} EfpEnvelopeItem;
+
+typedef struct
+{
+  guint n_items;
+  EfpEnvelopeItem *items;
+} EfpEnvelope;
+
+/* FALSE with a one-line reason when the envelope or a known payload does not
+ * parse completely or a data_len does not match: the frame must be dropped. */
+gboolean efp_envelope_parse (EfpArena *arena, const guint8 *data, gsize len, EfpEnvelope *out,
+                             GError **error);
+
+EfpPayloadKind efp_envelope_route (gboolean has_cmd, guint32 cmd_func, guint32 cmd_id,
+                                   gboolean has_pdata);
+/* NULL for kinds without a schema */
+const ProtobufCMessageDescriptor *efp_payload_kind_get_descriptor (EfpPayloadKind kind);
+
+G_END_DECLS
