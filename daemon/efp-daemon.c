@@ -10,6 +10,8 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
+#include "efp-cloud.h"
+#include "efp-dbus-service.h"
 #include "efp-device.h"
 #include "efp-dispatcher.h"
 #include "efp-group.h"
@@ -35,6 +37,10 @@ struct _EfpDaemon
   EfpDispatcher *dispatcher;
   EfpStateFile *state;
   gchar *state_path;
+
+  EfpDbusService *dbus; /* NULL with --no-dbus */
+  EfpCloud *cloud;      /* NULL unless [cloud] enabled */
+  GHashTable *republished; /* payload hashes we put on the raw topics ourselves */
 
   GHashTable *devices; /* name -> EfpDevice* */
   GPtrArray *runners;  /* EfpPolicyRunner* */
@@ -89,6 +95,9 @@ publish_event (EfpDaemon *self, const gchar *device, const gchar *policy, const 
   json_generator_set_root (gen, root);
   json = json_generator_to_data (gen, NULL);
   publish (self, topic, json, 1, FALSE);
+  if (self->dbus != NULL)
+    efp_dbus_service_add_event (self->dbus, g_get_real_time () / G_USEC_PER_SEC, device, policy,
+                                event, detail);
 }
 
 static void
@@ -98,6 +107,52 @@ publish_device (EfpDaemon *self, EfpDevice *dev)
   g_autofree gchar *topic =
     g_strdup_printf ("%s/%s/json/state", self->config->mqtt.state_prefix, dev->name);
   publish (self, topic, json, 1, TRUE);
+  if (self->dbus != NULL)
+    {
+      EfpReadingMeta meta;
+      efp_device_meta (dev, &meta);
+      efp_dbus_service_update_device (self->dbus, &dev->reading, &meta);
+    }
+}
+
+static void
+update_manager (EfpDaemon *self)
+{
+  if (self->dbus != NULL)
+    efp_dbus_service_set_manager (self->dbus,
+                                  self->mqtt != NULL && efp_mqtt_client_is_connected (self->mqtt),
+                                  self->cloud != NULL && efp_cloud_is_connected (self->cloud),
+                                  self->config->dry_run);
+}
+
+static void
+update_policy_dbus (EfpDaemon *self, EfpPolicyRunner *r)
+{
+  gint64 deadline = 0;
+  EfpPolicyPhase phase;
+  g_autoptr (GPtrArray) devs = g_ptr_array_new ();
+  GHashTableIter it;
+  gpointer k;
+
+  if (self->dbus == NULL)
+    return;
+  phase = efp_policy_runner_summary (r, &deadline);
+  if (r->config->devices != NULL && r->config->devices[0] != NULL)
+    {
+      guint i;
+      for (i = 0; r->config->devices[i] != NULL; i++)
+        g_ptr_array_add (devs, r->config->devices[i]);
+    }
+  else
+    {
+      g_hash_table_iter_init (&it, self->devices);
+      while (g_hash_table_iter_next (&it, &k, NULL))
+        g_ptr_array_add (devs, k);
+    }
+  g_ptr_array_add (devs, NULL);
+  efp_dbus_service_update_policy (self->dbus, r->config->name, r->config->module,
+                                  efp_policy_phase_to_string (phase), (guint64) deadline,
+                                  (const gchar *const *) devs->pdata);
 }
 
 static void
@@ -163,6 +218,8 @@ publish_group (EfpDaemon *self, const EfpGroupConfig *g)
   json = efp_reading_to_json (&r, &meta);
   topic = g_strdup_printf ("%s/%s/json/state", self->config->mqtt.state_prefix, g->name);
   publish (self, topic, json, 1, TRUE);
+  if (self->dbus != NULL)
+    efp_dbus_service_update_device (self->dbus, &r, &meta);
 }
 
 /* ---- state file ---------------------------------------------------------------------- */
@@ -269,10 +326,18 @@ carry_out (EfpDaemon *self, EfpPolicyRunner *runner, const gchar *target,
           if (agents[0] == NULL)
             g_warning ("policy %s, device %s: no agents to tell", policy, target);
           else
-            id = efp_dispatcher_send (self->dispatcher,
-                                      e->kind == EFP_POLICY_EVENT_SHUTDOWN ? "shutdown" : "abort",
-                                      (const gchar *const *) agents, v->delay_sec, e->detail,
-                                      policy, target, dry);
+            {
+              id = efp_dispatcher_send (self->dispatcher,
+                                        e->kind == EFP_POLICY_EVENT_SHUTDOWN ? "shutdown" : "abort",
+                                        (const gchar *const *) agents, v->delay_sec, e->detail,
+                                        policy, target, dry);
+              if (self->dbus != NULL && e->kind == EFP_POLICY_EVENT_SHUTDOWN)
+                efp_dbus_service_emit_shutdown_issued (self->dbus, policy, target,
+                                                       (const gchar *const *) agents, id);
+              else if (self->dbus != NULL)
+                efp_dbus_service_emit_abort_issued (self->dbus, policy, target,
+                                                    (const gchar *const *) agents, id);
+            }
           break;
         default:
           break;
@@ -345,6 +410,8 @@ evaluate_target (EfpDaemon *self, EfpPolicyRunner *runner, const gchar *name)
       efp_state_file_set_policy (self->state, runner->config->name, name, &t->state);
       save_state (self);
     }
+  if (before.phase != t->state.phase || v->n_events > 0)
+    update_policy_dbus (self, runner);
 }
 
 static void
@@ -558,6 +625,18 @@ topic_middle (const gchar *topic, const gchar *prefix, const gchar *suffix)
   return g_strndup (mid, tl - pl - 1 - sl - 1);
 }
 
+static GBytes *
+republish_key (const gchar *sn, GBytes *payload)
+{
+  g_autoptr (GByteArray) a = g_byte_array_new ();
+  gsize len;
+  const guint8 *data = g_bytes_get_data (payload, &len);
+  g_byte_array_append (a, (const guint8 *) sn, strlen (sn) + 1);
+  if (len > 0)
+    g_byte_array_append (a, data, len);
+  return g_byte_array_free_to_bytes (g_steal_pointer (&a));
+}
+
 static void
 on_mqtt_message (EfpMqttClient *client, const gchar *topic, GBytes *payload, gboolean retained,
                  gpointer user_data)
@@ -571,6 +650,10 @@ on_mqtt_message (EfpMqttClient *client, const gchar *topic, GBytes *payload, gbo
 
   if ((sn = topic_middle (topic, m->raw_prefix, "data")) != NULL)
     {
+      g_autoptr (GBytes) key = republish_key (sn, payload);
+      /* a cloud frame we republished ourselves was decoded already */
+      if (g_hash_table_remove (self->republished, key))
+        return;
       handle_frame (self, sn, payload);
       return;
     }
@@ -604,6 +687,13 @@ static void
 on_mqtt_connected (EfpMqttClient *client, gpointer user_data)
 {
   republish_all (user_data);
+  update_manager (user_data);
+}
+
+static void
+on_mqtt_disconnected (EfpMqttClient *client, gint rc, gpointer user_data)
+{
+  update_manager (user_data);
 }
 
 static void
@@ -641,6 +731,7 @@ create_mqtt (EfpDaemon *self, GError **error)
     return FALSE;
   g_signal_connect (self->mqtt, "message", G_CALLBACK (on_mqtt_message), self);
   g_signal_connect (self->mqtt, "connected", G_CALLBACK (on_mqtt_connected), self);
+  g_signal_connect (self->mqtt, "disconnected", G_CALLBACK (on_mqtt_disconnected), self);
   subscribe_all (self);
   return TRUE;
 }
@@ -659,6 +750,15 @@ dispatch_publish (gpointer user_data, const gchar *topic, const gchar *payload)
 }
 
 static void
+dispatch_agent_changed (gpointer user_data, const EfpAgentInfo *a)
+{
+  EfpDaemon *self = user_data;
+  if (self->dbus != NULL)
+    efp_dbus_service_update_agent (self->dbus, a->id, a->online, (guint64) a->last_seen_us,
+                                   a->last_command_id, a->last_result);
+}
+
+static void
 dispatch_command_sent (gpointer user_data, const gchar *agent, const gchar *id,
                        const gchar *action, const gchar *policy, const gchar *device,
                        gint64 issued_at)
@@ -668,6 +768,100 @@ dispatch_command_sent (gpointer user_data, const gchar *agent, const gchar *id,
                        (gchar *) device, issued_at };
   efp_state_file_add_command (self->state, &c);
   save_state (self);
+}
+
+/* ---- cloud --------------------------------------------------------------------------- */
+
+static void
+on_cloud_frame (EfpCloud *cloud, const gchar *serial, GBytes *payload, gpointer user_data)
+{
+  EfpDaemon *self = user_data;
+
+  /* in-process first: the decision never waits for a broker round trip */
+  handle_frame (self, serial, payload);
+  if (self->config->cloud.republish_raw && self->mqtt != NULL &&
+      efp_mqtt_client_is_connected (self->mqtt))
+    {
+      g_autofree gchar *topic = g_strdup_printf ("%s/%s/data", self->config->mqtt.raw_prefix,
+                                                 serial);
+      gsize len;
+      gconstpointer data = g_bytes_get_data (payload, &len);
+      if (g_hash_table_size (self->republished) > 256)
+        g_hash_table_remove_all (self->republished);
+      g_hash_table_add (self->republished, republish_key (serial, payload));
+      efp_mqtt_client_publish (self->mqtt, topic, data, len, 0, FALSE, NULL);
+    }
+}
+
+static void
+on_cloud_connection (EfpCloud *cloud, gboolean connected, gpointer user_data)
+{
+  update_manager (user_data);
+}
+
+static gboolean
+start_cloud (EfpDaemon *self, GError **error)
+{
+  if (!self->config->cloud.enabled)
+    return TRUE;
+  self->cloud = efp_cloud_new (&self->config->cloud, error);
+  if (self->cloud == NULL)
+    return FALSE;
+  g_signal_connect (self->cloud, "frame", G_CALLBACK (on_cloud_frame), self);
+  g_signal_connect (self->cloud, "connection-changed", G_CALLBACK (on_cloud_connection), self);
+  efp_cloud_start (self->cloud);
+  return TRUE;
+}
+
+/* ---- D-Bus --------------------------------------------------------------------------- */
+
+static gchar *
+dbus_test_agent (gpointer user_data, const gchar *agent, GError **error)
+{
+  return efp_daemon_test_agent (user_data, agent, error);
+}
+
+static gboolean
+dbus_reload (gpointer user_data, GError **error)
+{
+  return efp_daemon_reload (user_data, error);
+}
+
+static void
+dbus_publish_everything (EfpDaemon *self)
+{
+  GHashTableIter it;
+  gpointer v;
+  GList *agents, *l;
+  guint i;
+
+  if (self->dbus == NULL)
+    return;
+  update_manager (self);
+  g_hash_table_iter_init (&it, self->devices);
+  while (g_hash_table_iter_next (&it, NULL, &v))
+    {
+      EfpReadingMeta meta;
+      efp_device_meta (v, &meta);
+      efp_dbus_service_update_device (self->dbus, &((EfpDevice *) v)->reading, &meta);
+    }
+  for (i = 0; i < self->runners->len; i++)
+    update_policy_dbus (self, self->runners->pdata[i]);
+  agents = efp_dispatcher_list_agents (self->dispatcher);
+  for (l = agents; l != NULL; l = l->next)
+    dispatch_agent_changed (self, l->data);
+  g_list_free (agents);
+}
+
+static void
+start_dbus (EfpDaemon *self)
+{
+  static const EfpDbusHandlers handlers = { dbus_test_agent, dbus_reload };
+  if (!self->options.use_dbus)
+    return;
+  self->dbus = efp_dbus_service_new (self->options.bus_type, &handlers, self);
+  efp_dbus_service_start (self->dbus);
+  dbus_publish_everything (self);
 }
 
 /* ---- lifecycle ----------------------------------------------------------------------- */
@@ -732,6 +926,9 @@ efp_daemon_finalize (GObject *object)
   g_clear_pointer (&self->runners, g_ptr_array_unref);
   g_clear_pointer (&self->devices, g_hash_table_unref);
   g_clear_pointer (&self->dispatcher, efp_dispatcher_free);
+  g_clear_object (&self->cloud);
+  g_clear_object (&self->dbus);
+  g_clear_pointer (&self->republished, g_hash_table_unref);
   g_clear_object (&self->mqtt);
   g_clear_pointer (&self->config, efp_config_free);
   g_clear_pointer (&self->registry, efp_plugin_registry_free);
@@ -756,13 +953,15 @@ efp_daemon_init (EfpDaemon *self)
   self->devices = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                          (GDestroyNotify) efp_device_free);
   self->runners = g_ptr_array_new_with_free_func ((GDestroyNotify) efp_policy_runner_free);
+  self->republished = g_hash_table_new_full (g_bytes_hash, g_bytes_equal,
+                                             (GDestroyNotify) g_bytes_unref, NULL);
 }
 
 EfpDaemon *
 efp_daemon_new (const EfpDaemonOptions *options, GError **error)
 {
   g_autoptr (EfpDaemon) self = g_object_new (EFP_TYPE_DAEMON, NULL);
-  EfpDispatcherCallbacks cb = { dispatch_publish, NULL, dispatch_command_sent };
+  EfpDispatcherCallbacks cb = { dispatch_publish, dispatch_agent_changed, dispatch_command_sent };
 
   self->options = *options;
   self->config_file = g_strdup (options->config_file);
@@ -815,6 +1014,9 @@ efp_daemon_start (EfpDaemon *self, GError **error)
   if (!create_mqtt (self, error))
     return FALSE;
   efp_mqtt_client_start (self->mqtt);
+  if (!start_cloud (self, error))
+    return FALSE;
+  start_dbus (self);
   self->started = TRUE;
   if (self->config->dry_run)
     g_message ("dry run: commands carry \"dry_run\": true and agents only log them");
@@ -849,6 +1051,10 @@ efp_daemon_stop (EfpDaemon *self)
       publish (self, topic, "{\"state\":\"offline\"}", 1, TRUE);
       efp_mqtt_client_stop (self->mqtt);
     }
+  if (self->cloud != NULL)
+    efp_cloud_stop (self->cloud);
+  if (self->dbus != NULL)
+    efp_dbus_service_stop (self->dbus);
   self->started = FALSE;
 }
 
@@ -884,6 +1090,17 @@ efp_daemon_reload (EfpDaemon *self, GError **error)
         efp_state_file_set_policy (self->state, r->config->name, ((EfpPolicyTarget *) tv)->name,
                                    &((EfpPolicyTarget *) tv)->state);
     }
+  for (i = 0; self->dbus != NULL && i < self->runners->len; i++)
+    {
+      EfpPolicyRunner *r = self->runners->pdata[i];
+      guint j;
+      gboolean kept = FALSE;
+      for (j = 0; j < fresh->policies->len; j++)
+        kept = kept || g_str_equal (((EfpPolicyConfig *) fresh->policies->pdata[j])->name,
+                                    r->config->name);
+      if (!kept)
+        efp_dbus_service_remove_policy (self->dbus, r->config->name);
+    }
   g_ptr_array_set_size (self->runners, 0);
   efp_config_free (self->config);
   self->config = g_steal_pointer (&fresh);
@@ -904,6 +1121,16 @@ efp_daemon_reload (EfpDaemon *self, GError **error)
         return FALSE;
       efp_mqtt_client_start (self->mqtt);
     }
+  if (self->cloud != NULL || self->config->cloud.enabled)
+    {
+      /* credentials or devices may have changed: a fresh cloud session */
+      if (self->cloud != NULL)
+        efp_cloud_stop (self->cloud);
+      g_clear_object (&self->cloud);
+      if (self->started && !start_cloud (self, error))
+        return FALSE;
+    }
+  dbus_publish_everything (self);
   g_message ("configuration reloaded");
   return TRUE;
 }
