@@ -1,51 +1,31 @@
-/* efp-cloud-wake.c: the wake ("get all quotas") requests.
- *
- * The protobuf request is four header fields; a tiny encoder keeps the cloud
- * module free of generated code. */
+/* efp-cloud-wake.c: the wake ("get all quotas") requests. */
 #include "efp-cloud-wake.h"
 
-static void
-put_varint (GByteArray *out, guint64 v)
-{
-  do
-    {
-      guint8 b = v & 0x7f;
-      v >>= 7;
-      if (v != 0)
-        b |= 0x80;
-      g_byte_array_append (out, &b, 1);
-    }
-  while (v != 0);
-}
-
-/* tag = field << 3 | wire type (0 varint, 2 length-delimited) */
-static void
-put_tag (GByteArray *out, guint field, guint wire)
-{
-  put_varint (out, ((guint64)field << 3) | wire);
-}
+#include "efp_envelope.pb-c.h"
 
 GBytes *
 efp_cloud_wake_protobuf (guint32 seq)
 {
-  g_autoptr (GByteArray) header = g_byte_array_new ();
-  g_autoptr (GByteArray) envelope = g_byte_array_new ();
-  static const guint8 from[] = { 'i', 'o', 's' };
+  Efp__HeaderMessage envelope = EFP__HEADER_MESSAGE__INIT;
+  Efp__Header header = EFP__HEADER__INIT;
+  Efp__Header *headers[] = { &header };
+  guint8 *buf;
+  gsize len;
 
-  put_tag (header, 2, 0); /* src: app */
-  put_varint (header, 32);
-  put_tag (header, 3, 0); /* dest: app/cloud */
-  put_varint (header, 32);
-  put_tag (header, 14, 0); /* seq */
-  put_varint (header, seq);
-  put_tag (header, 23, 2); /* from */
-  put_varint (header, sizeof from);
-  g_byte_array_append (header, from, sizeof from);
-
-  put_tag (envelope, 1, 2); /* the one header */
-  put_varint (envelope, header->len);
-  g_byte_array_append (envelope, header->data, header->len);
-  return g_byte_array_free_to_bytes (g_steal_pointer (&envelope));
+  /* one header, no pdata, no cmd_func/cmd_id: what the app sends (SPEC 2.2) */
+  header.has_src = TRUE;
+  header.src = 32;
+  header.has_dest = TRUE;
+  header.dest = 32;
+  header.has_seq = TRUE;
+  header.seq = seq;
+  header.from = (char *)"ios";
+  envelope.n_header = 1;
+  envelope.header = headers;
+  len = efp__header_message__get_packed_size (&envelope);
+  buf = g_malloc (len);
+  efp__header_message__pack (&envelope, buf);
+  return g_bytes_new_take (buf, len);
 }
 
 gchar *
