@@ -32,6 +32,7 @@ struct _EfpDaemon
   gchar *state_file_override;
 
   EfpPluginRegistry *registry;
+  EfpModelTable *models;
   EfpConfig *config;
   EfpMqttClient *mqtt;
   EfpDispatcher *dispatcher;
@@ -579,7 +580,7 @@ handle_frame (EfpDaemon *self, const gchar *sn, GBytes *payload)
   EfpDevice *dev = ensure_device (self, sn);
   gint64 now = g_get_real_time ();
 
-  if (!efp_device_ensure_session (dev, self->registry, data, len, &error) ||
+  if (!efp_device_ensure_session (dev, self->registry, self->models, data, len, &error) ||
       !efp_device_feed (dev, data, len, now, &error))
     {
       g_warning ("dropped frame for %s (%" G_GSIZE_FORMAT " bytes): %s", efp_log_redact (sn), len,
@@ -932,6 +933,7 @@ efp_daemon_finalize (GObject *object)
   g_clear_object (&self->mqtt);
   g_clear_pointer (&self->config, efp_config_free);
   g_clear_pointer (&self->registry, efp_plugin_registry_free);
+  g_clear_pointer (&self->models, efp_model_table_free);
   g_clear_pointer (&self->state, efp_state_file_free);
   g_free (self->state_path);
   g_free (self->config_file);
@@ -976,6 +978,9 @@ efp_daemon_new (const EfpDaemonOptions *options, GError **error)
   self->registry = efp_plugin_registry_new ();
   if (efp_plugin_registry_load_dir (self->registry, self->plugin_dir) == 0)
     g_warning ("no plugins loaded from %s", self->plugin_dir);
+  self->models = efp_model_table_new_default (error);
+  if (self->models == NULL)
+    return NULL;
   self->config = load_config (self, error);
   if (self->config == NULL)
     return NULL;

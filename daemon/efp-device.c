@@ -29,15 +29,27 @@ efp_device_free (EfpDevice *self)
 }
 
 gboolean
-efp_device_ensure_session (EfpDevice *self, EfpPluginRegistry *registry, const guint8 *payload,
-                           gsize len, GError **error)
+efp_device_ensure_session (EfpDevice *self, EfpPluginRegistry *registry,
+                           const EfpModelTable *models, const guint8 *payload, gsize len,
+                           GError **error)
 {
   const EfpDecoderVTable *vt = NULL;
   EfpDecoderSetup setup = { sizeof (EfpDecoderSetup), self->serial, NULL, NULL };
   const gchar *wanted = self->config != NULL ? self->config->decoder : NULL;
+  const EfpModelEntry *entry = NULL;
 
   if (self->session != NULL)
     return TRUE;
+  if (models != NULL && self->serial != NULL)
+    entry = efp_model_table_lookup_serial (models, self->serial);
+  if (entry != NULL)
+    {
+      setup.model = entry->model;
+      /* the table names the decoder unless the config does; a decoder that is not
+       * installed falls back to probing */
+      if (wanted == NULL && efp_plugin_registry_get_decoder (registry, entry->decoder) != NULL)
+        wanted = entry->decoder;
+    }
   if (wanted != NULL)
     {
       vt = efp_plugin_registry_get_decoder (registry, wanted);

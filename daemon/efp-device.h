@@ -4,6 +4,7 @@
 #include <glib.h>
 #include "efp-config.h"
 #include "efp-decoder-session.h"
+#include "efp-model-table.h"
 #include "efp-reading-json.h"
 
 G_BEGIN_DECLS
@@ -28,7 +29,8 @@ void efp_device_free (EfpDevice *self);
 /* Pick the decoder for this device: decoder= from config, else the model
  * table by serial prefix, else the best probe of @payload. */
 gboolean efp_device_ensure_session (EfpDevice *self, EfpPluginRegistry *registry,
-                                    const guint8 *payload, gsize len, GError **error);
+                                    const EfpModelTable *models, const guint8 *payload, gsize len,
+                                    GError **error);
 /* Decode and merge one frame; FALSE leaves the state untouched. */
 gboolean efp_device_feed (EfpDevice *self, const guint8 *payload, gsize len, gint64 now_us,
                           GError **error);
