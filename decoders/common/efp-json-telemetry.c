@@ -370,8 +370,8 @@ efp_json_telemetry_apply (EfpStation *st, const guint8 *data, gsize len, guint f
         map = root;
     }
 
-  json_object_iter_init (&iter, map);
-  while (json_object_iter_next (&iter, &key, &node))
+  json_object_iter_init_ordered (&iter, map);
+  while (json_object_iter_next_ordered (&iter, &key, &node))
     {
       g_autofree gchar *full = NULL;
       const gchar *name = key;
