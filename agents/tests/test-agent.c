@@ -1,0 +1,857 @@
+/* test-agent.c: ecoflow-power-agent against a real mosquitto and a fake logind.
+ *
+ * Safety: logind is a fake on a private dbus-daemon (GTestDBus); the agent is
+ * started with DBUS_SYSTEM_BUS_ADDRESS pointing there, so nothing can reach
+ * the real logind of this machine.
+ */
+#include "efp-command.h"
+#include "efp-mqtt-client.h"
+#include "efp-test-broker.h"
+
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define AGENT_ID "pc1"
+#define AGENT_KEY "agent key 1"
+#define PREFIX "power-manager"
+
+static gchar *private_bus_address;
+
+typedef struct
+{
+  EfpTestBroker *broker;
+  gchar *dir;
+  gchar *record_path;
+  gchar *config_path;
+  gchar *state_path;
+  GSubprocess *logind;
+  GSubprocess *agent;
+  guint n_starts;
+  EfpMqttClient *client;
+  GPtrArray *topics;
+  GPtrArray *payloads;
+} Fixture;
+
+static gchar *
+build_path (const gchar *rel)
+{
+  return g_build_filename (g_getenv ("EFP_BUILD_ROOT"), rel, NULL);
+}
+
+static void
+on_message (EfpMqttClient *c, const gchar *topic, GBytes *payload, gboolean retained, Fixture *f)
+{
+  gsize len = 0;
+  const gchar *data = g_bytes_get_data (payload, &len);
+  g_ptr_array_add (f->topics, g_strdup (topic));
+  g_ptr_array_add (f->payloads, g_strndup (data, len));
+}
+
+static void
+spin_until (gboolean (*done) (Fixture *, gconstpointer), Fixture *f, gconstpointer data,
+            guint timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64)timeout_ms * 1000;
+  while (!done (f, data) && g_get_monotonic_time () < deadline)
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (2000);
+}
+
+static void
+spin_for (guint ms)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64)ms * 1000;
+  while (g_get_monotonic_time () < deadline)
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (2000);
+}
+
+static void
+start_logind (Fixture *f)
+{
+  g_autofree gchar *exe = build_path ("agents/tests/fake-logind");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GDataInputStream) out = NULL;
+  g_autofree gchar *line = NULL;
+
+  f->logind = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, exe, "--address",
+                                private_bus_address, "--record", f->record_path, NULL);
+  g_assert_no_error (error);
+  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (f->logind));
+  line = g_data_input_stream_read_line (out, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (line, ==, "READY");
+}
+
+static void
+fixture_setup (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *key_path = NULL;
+  EfpMqttOptions opts = { 0 };
+
+  f->dir = g_dir_make_tmp ("efp-agent-test-XXXXXX", &error);
+  g_assert_no_error (error);
+  f->record_path = g_build_filename (f->dir, "logind-calls", NULL);
+  f->config_path = g_build_filename (f->dir, "agent.conf", NULL);
+  f->state_path = g_build_filename (f->dir, "state", "seen.json", NULL);
+  key_path = g_build_filename (f->dir, "agent.key", NULL);
+  /* one trailing newline, as an editor leaves it: not part of the key */
+  g_assert_true (g_file_set_contents (key_path, AGENT_KEY "\n", -1, NULL));
+  g_assert_true (g_file_set_contents (f->record_path, "", -1, NULL));
+  start_logind (f);
+
+  f->broker = efp_test_broker_new ();
+  g_assert_true (efp_test_broker_start (f->broker, &error));
+  g_assert_no_error (error);
+
+  f->topics = g_ptr_array_new_with_free_func (g_free);
+  f->payloads = g_ptr_array_new_with_free_func (g_free);
+  opts.host = "127.0.0.1";
+  opts.port = efp_test_broker_get_port (f->broker);
+  opts.client_id = "agent-test";
+  opts.clean_session = TRUE;
+  opts.backoff_initial_ms = 100;
+  f->client = efp_mqtt_client_new (&opts, &error);
+  g_assert_no_error (error);
+  g_signal_connect (f->client, "message", G_CALLBACK (on_message), f);
+  efp_mqtt_client_subscribe (f->client, PREFIX "/#", 1);
+  efp_mqtt_client_start (f->client);
+  while (!efp_mqtt_client_is_connected (f->client))
+    g_main_context_iteration (NULL, TRUE);
+}
+
+static void
+remove_tree (const gchar *path)
+{
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+  const gchar *name;
+  if (dir != NULL)
+    while ((name = g_dir_read_name (dir)) != NULL)
+      {
+        g_autofree gchar *child = g_build_filename (path, name, NULL);
+        if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+          remove_tree (child);
+        else
+          g_unlink (child);
+      }
+  g_rmdir (path);
+}
+
+static void
+stop_agent (Fixture *f, gint signum)
+{
+  if (f->agent == NULL)
+    return;
+  g_subprocess_send_signal (f->agent, signum);
+  g_subprocess_wait (f->agent, NULL, NULL);
+  g_clear_object (&f->agent);
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer data)
+{
+  guint i;
+
+  stop_agent (f, SIGKILL);
+  if (g_test_failed ())
+    for (i = 1; i <= f->n_starts; i++)
+      {
+        g_autofree gchar *name = g_strdup_printf ("agent-%u.log", i);
+        g_autofree gchar *path = g_build_filename (f->dir, name, NULL);
+        g_autofree gchar *log = NULL;
+        if (g_file_get_contents (path, &log, NULL, NULL))
+          g_printerr ("---- %s ----\n%s", name, log);
+      }
+  efp_mqtt_client_stop (f->client);
+  g_clear_object (&f->client);
+  g_clear_pointer (&f->broker, efp_test_broker_free);
+  if (f->logind != NULL)
+    {
+      g_subprocess_force_exit (f->logind);
+      g_subprocess_wait (f->logind, NULL, NULL);
+      g_clear_object (&f->logind);
+    }
+  remove_tree (f->dir);
+  g_free (f->dir);
+  g_free (f->record_path);
+  g_free (f->config_path);
+  g_free (f->state_path);
+  g_ptr_array_unref (f->topics);
+  g_ptr_array_unref (f->payloads);
+}
+
+/* Write agent.conf; @shutdown_lines go into [shutdown], @with_key adds key-file. */
+static void
+write_config (Fixture *f, gboolean with_key, const gchar *shutdown_lines)
+{
+  g_autoptr (GString) s = g_string_new (NULL);
+  g_string_append_printf (s, "[agent]\nid=" AGENT_ID "\nstate-file=%s\n", f->state_path);
+  if (with_key)
+    g_string_append_printf (s, "key-file=%s/agent.key\n", f->dir);
+  g_string_append_printf (s, "[mqtt]\nhost=127.0.0.1\nport=%u\n",
+                          efp_test_broker_get_port (f->broker));
+  g_string_append_printf (s, "[shutdown]\nhooks-dir=%s/hooks\n%s\n", f->dir,
+                          shutdown_lines != NULL ? shutdown_lines : "method=logind");
+  g_assert_true (g_file_set_contents (f->config_path, s->str, -1, NULL));
+}
+
+static gint
+count_messages (Fixture *f, const gchar *topic, const gchar *needle)
+{
+  guint i;
+  gint n = 0;
+  for (i = 0; i < f->topics->len; i++)
+    if (g_str_equal (g_ptr_array_index (f->topics, i), topic)
+        && (needle == NULL || strstr (g_ptr_array_index (f->payloads, i), needle) != NULL))
+      n++;
+  return n;
+}
+
+typedef struct
+{
+  const gchar *topic;
+  const gchar *needle;
+  gint want;
+} CountWant;
+
+static gboolean
+count_reached (Fixture *f, gconstpointer data)
+{
+  const CountWant *w = data;
+  return count_messages (f, w->topic, w->needle) >= w->want;
+}
+
+/* Start the agent and wait for its (new) online status. */
+static void
+start_agent (Fixture *f, const gchar *extra_arg)
+{
+  g_autofree gchar *exe = build_path ("agents/ecoflow-power-agent");
+  g_autofree gchar *log_name = g_strdup_printf ("agent-%u.log", ++f->n_starts);
+  g_autofree gchar *log_path = g_build_filename (f->dir, log_name, NULL);
+  g_autoptr (GSubprocessLauncher) l = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_MERGE);
+  g_autoptr (GError) error = NULL;
+  CountWant w = { PREFIX "/" AGENT_ID "/status", "\"online\"", 0 };
+
+  /* the one line that keeps this test away from the real logind */
+  g_assert_nonnull (private_bus_address);
+  g_assert_null (strstr (private_bus_address, "/run/dbus/system_bus_socket"));
+  g_subprocess_launcher_setenv (l, "DBUS_SYSTEM_BUS_ADDRESS", private_bus_address, TRUE);
+  g_subprocess_launcher_set_stdout_file_path (l, log_path);
+  w.want = count_messages (f, w.topic, w.needle) + 1;
+  f->agent = g_subprocess_launcher_spawn (l, &error, exe, "--config", f->config_path, "-v",
+                                          extra_arg, NULL);
+  g_assert_no_error (error);
+  spin_until (count_reached, f, &w, 5000);
+  g_assert_cmpint (count_messages (f, w.topic, w.needle), >=, w.want);
+}
+
+static gchar *
+agent_log (Fixture *f)
+{
+  g_autofree gchar *name = g_strdup_printf ("agent-%u.log", f->n_starts);
+  g_autofree gchar *path = g_build_filename (f->dir, name, NULL);
+  gchar *log = NULL;
+  g_file_get_contents (path, &log, NULL, NULL);
+  return log;
+}
+
+static EfpCommand *
+make_command (const gchar *action, gint64 delay, gint64 issued_at)
+{
+  EfpCommand *c = efp_command_new (action, delay, "battery low", 300, issued_at);
+  c->device = g_strdup ("Study");
+  c->policy = g_strdup ("critical");
+  efp_command_sign (c, AGENT_ID, (const guint8 *)AGENT_KEY, strlen (AGENT_KEY));
+  return c;
+}
+
+static gint64
+now_sec (void)
+{
+  return g_get_real_time () / G_USEC_PER_SEC;
+}
+
+static void
+send_raw (Fixture *f, const gchar *json)
+{
+  g_autoptr (GError) error = NULL;
+  g_assert_true (efp_mqtt_client_publish (f->client, PREFIX "/" AGENT_ID "/cmd", json,
+                                          strlen (json), 1, FALSE, &error));
+  g_assert_no_error (error);
+}
+
+static void
+send_command (Fixture *f, const EfpCommand *c)
+{
+  g_autofree gchar *json = efp_command_to_json (c);
+  send_raw (f, json);
+}
+
+/* The ack for @id: "result: detail", or NULL after the timeout. */
+static gchar *
+find_ack (Fixture *f, const gchar *id)
+{
+  guint i;
+  for (i = 0; i < f->topics->len; i++)
+    {
+      g_autoptr (JsonParser) p = json_parser_new ();
+      JsonObject *o;
+      if (!g_str_equal (g_ptr_array_index (f->topics, i), PREFIX "/" AGENT_ID "/ack"))
+        continue;
+      g_assert_true (json_parser_load_from_data (p, g_ptr_array_index (f->payloads, i), -1, NULL));
+      o = json_node_get_object (json_parser_get_root (p));
+      if (g_strcmp0 (json_object_get_string_member (o, "id"), id) == 0)
+        return g_strdup_printf ("%s: %s", json_object_get_string_member (o, "result"),
+                                json_object_get_string_member (o, "detail"));
+    }
+  return NULL;
+}
+
+static gboolean
+ack_arrived (Fixture *f, gconstpointer id)
+{
+  g_autofree gchar *a = find_ack (f, id);
+  return a != NULL;
+}
+
+static gchar *
+wait_ack (Fixture *f, const gchar *id)
+{
+  spin_until (ack_arrived, f, id, 5000);
+  return find_ack (f, id);
+}
+
+/* Clear old acks, so a replayed id's second ack can be seen. */
+static void
+forget_messages (Fixture *f)
+{
+  g_ptr_array_set_size (f->topics, 0);
+  g_ptr_array_set_size (f->payloads, 0);
+}
+
+static gchar *
+read_file (const gchar *path)
+{
+  gchar *s = NULL;
+  if (!g_file_get_contents (path, &s, NULL, NULL))
+    return g_strdup ("");
+  return s;
+}
+
+static gboolean
+file_contains (Fixture *f, gconstpointer data)
+{
+  const gchar *const *pn = data; /* { path, needle } */
+  g_autofree gchar *s = read_file (pn[0]);
+  return strstr (s, pn[1]) != NULL;
+}
+
+static void
+wait_file_contains (Fixture *f, const gchar *path, const gchar *needle, guint timeout_ms)
+{
+  const gchar *pn[] = { path, needle };
+  g_autofree gchar *s = NULL;
+  spin_until (file_contains, f, pn, timeout_ms);
+  s = read_file (path);
+  if (strstr (s, needle) == NULL)
+    {
+      g_autofree gchar *m = g_strdup_printf ("'%s' not in %s: '%s'", needle, path, s);
+      g_assertion_message (G_LOG_DOMAIN, __FILE__, __LINE__, G_STRFUNC, m);
+    }
+}
+
+static void
+check_prefix (const gchar *s, const gchar *prefix, const gchar *file, gint line)
+{
+  if (s == NULL || !g_str_has_prefix (s, prefix))
+    {
+      g_autofree gchar *m
+          = g_strdup_printf ("expected '%s...', found '%s'", prefix, s != NULL ? s : "(no ack)");
+      g_assertion_message (G_LOG_DOMAIN, file, line, "check_prefix", m);
+    }
+}
+#define assert_prefix(str, prefix) check_prefix ((str), (prefix), __FILE__, __LINE__)
+
+/* ---- cases ---- */
+
+static void
+test_shutdown_and_abort (Fixture *f, gconstpointer data)
+{
+  g_autoptr (EfpCommand) sd = make_command ("shutdown", 120, now_sec ());
+  g_autoptr (EfpCommand) ab = make_command ("abort", 0, now_sec ());
+  g_autofree gchar *ack = NULL;
+  g_autofree gchar *calls = NULL;
+  g_autofree gchar *status = NULL;
+  guint64 usec = 0;
+  gint64 before;
+  gint idx;
+
+  write_config (f, TRUE, NULL);
+  start_agent (f, NULL);
+  /* the retained status names this host and version */
+  idx = (gint)f->topics->len - 1;
+  while (idx >= 0 && !g_str_equal (g_ptr_array_index (f->topics, idx), PREFIX "/pc1/status"))
+    idx--;
+  status = g_strdup (g_ptr_array_index (f->payloads, idx));
+  g_assert_nonnull (strstr (status, "\"version\":\""));
+  g_assert_nonnull (strstr (status, "\"host\":\""));
+  g_assert_nonnull (strstr (status, "\"ts\":"));
+
+  before = g_get_real_time ();
+  send_command (f, sd);
+  ack = wait_ack (f, sd->id);
+  assert_prefix (ack, "scheduled: ");
+  wait_file_contains (f, f->record_path, "ScheduleShutdown", 5000);
+  calls = read_file (f->record_path);
+  g_assert_cmpint (sscanf (calls, "ScheduleShutdown poweroff %" G_GUINT64_FORMAT, &usec), ==, 1);
+  /* power-off 120 s from now, to within the test's own run time */
+  g_assert_cmpuint (usec, >=, (guint64)before + 120 * G_USEC_PER_SEC);
+  g_assert_cmpuint (usec, <=, (guint64)g_get_real_time () + 120 * G_USEC_PER_SEC);
+
+  send_command (f, ab);
+  g_free (ack);
+  ack = wait_ack (f, ab->id);
+  g_assert_cmpstr (ack, ==, "aborted: cancelled the scheduled power-off");
+  wait_file_contains (f, f->record_path, "CancelScheduledShutdown", 5000);
+}
+
+static void
+test_rejections (Fixture *f, gconstpointer data)
+{
+  g_autoptr (EfpCommand) forged = make_command ("shutdown", 60, now_sec ());
+  g_autoptr (EfpCommand) unsigned_cmd = make_command ("shutdown", 60, now_sec ());
+  g_autoptr (EfpCommand) expired = make_command ("shutdown", 60, now_sec () - 300 - 31);
+  g_autoptr (EfpCommand) future = make_command ("shutdown", 60, now_sec () + 120);
+  g_autoptr (EfpCommand) other_agent = efp_command_new ("shutdown", 60, "x", 300, now_sec ());
+  g_autoptr (EfpCommand) tampered = make_command ("shutdown", 600, now_sec ());
+  g_autoptr (EfpCommand) still_valid = make_command ("test", 0, now_sec () - 300 - 29);
+  g_autofree gchar *ack = NULL;
+  g_autofree gchar *calls = NULL;
+  g_autofree gchar *log = NULL;
+
+  write_config (f, TRUE, NULL);
+  start_agent (f, NULL);
+
+  efp_command_sign (forged, AGENT_ID, (const guint8 *)"wrong key", 9);
+  send_command (f, forged);
+  ack = wait_ack (f, forged->id);
+  g_assert_cmpstr (ack, ==, "rejected: bad signature");
+
+  efp_command_sign (unsigned_cmd, AGENT_ID, NULL, 0);
+  send_command (f, unsigned_cmd);
+  g_free (ack);
+  ack = wait_ack (f, unsigned_cmd->id);
+  g_assert_cmpstr (ack, ==, "rejected: missing signature");
+
+  send_command (f, expired);
+  g_free (ack);
+  ack = wait_ack (f, expired->id);
+  assert_prefix (ack, "rejected: expired");
+
+  send_command (f, future);
+  g_free (ack);
+  ack = wait_ack (f, future->id);
+  assert_prefix (ack, "rejected: issued");
+
+  /* signed for another agent with the same key: the name is part of the signature */
+  efp_command_sign (other_agent, "pc2", (const guint8 *)AGENT_KEY, strlen (AGENT_KEY));
+  send_command (f, other_agent);
+  g_free (ack);
+  ack = wait_ack (f, other_agent->id);
+  g_assert_cmpstr (ack, ==, "rejected: bad signature");
+
+  tampered->delay_sec = 1; /* signed for 600 */
+  send_command (f, tampered);
+  g_free (ack);
+  ack = wait_ack (f, tampered->id);
+  g_assert_cmpstr (ack, ==, "rejected: bad signature");
+
+  send_raw (f, "{not json");
+  spin_until (count_reached, f,
+              &(CountWant){ PREFIX "/" AGENT_ID "/ack", "\"result\":\"rejected\"", 7 }, 5000);
+  g_assert_cmpint (count_messages (f, PREFIX "/" AGENT_ID "/ack", "not JSON"), ==, 1);
+
+  /* the skew allowance: 29 s past the ttl is still fine */
+  send_command (f, still_valid);
+  g_free (ack);
+  ack = wait_ack (f, still_valid->id);
+  assert_prefix (ack, "tested: ");
+
+  calls = read_file (f->record_path);
+  g_assert_cmpstr (calls, ==, "");
+  log = agent_log (f);
+  g_assert_nonnull (strstr (log, "REJECTED command"));
+  /* the key never appears in the log */
+  g_assert_null (strstr (log, AGENT_KEY));
+}
+
+static void
+test_replay (Fixture *f, gconstpointer data)
+{
+  g_autoptr (EfpCommand) t = make_command ("test", 0, now_sec ());
+  g_autoptr (EfpCommand) sd = make_command ("shutdown", 60, now_sec ());
+  g_autofree gchar *ack = NULL;
+  g_autofree gchar *state = NULL;
+
+  write_config (f, TRUE, NULL);
+  start_agent (f, NULL);
+  send_command (f, t);
+  ack = wait_ack (f, t->id);
+  assert_prefix (ack, "tested: ");
+  send_command (f, sd);
+  g_free (ack);
+  ack = wait_ack (f, sd->id);
+  assert_prefix (ack, "scheduled: ");
+  wait_file_contains (f, f->record_path, "ScheduleShutdown", 5000);
+
+  forget_messages (f);
+  send_command (f, sd);
+  g_free (ack);
+  ack = wait_ack (f, sd->id);
+  g_assert_cmpstr (ack, ==, "rejected: replayed command id: already handled");
+
+  /* remembered across a restart */
+  state = read_file (f->state_path);
+  g_assert_nonnull (strstr (state, sd->id));
+  stop_agent (f, SIGTERM);
+  start_agent (f, NULL);
+  forget_messages (f);
+  send_command (f, t);
+  g_free (ack);
+  ack = wait_ack (f, t->id);
+  g_assert_cmpstr (ack, ==, "rejected: replayed command id: already handled");
+  {
+    g_autofree gchar *calls = read_file (f->record_path);
+    /* exactly one ScheduleShutdown: the replays did nothing */
+    g_assert_null (strstr (strstr (calls, "ScheduleShutdown") + 1, "ScheduleShutdown"));
+  }
+}
+
+/* Persistent session: a command published while the agent is away arrives
+ * when it comes back; a crash leaves the retained offline will. */
+static void
+test_offline_delivery (Fixture *f, gconstpointer data)
+{
+  g_autoptr (EfpCommand) sd = NULL;
+  g_autofree gchar *ack = NULL;
+  CountWant offline = { PREFIX "/" AGENT_ID "/status", "\"offline\"", 1 };
+
+  write_config (f, TRUE, NULL);
+  start_agent (f, NULL);
+  stop_agent (f, SIGKILL);
+  spin_until (count_reached, f, &offline, 5000);
+  g_assert_cmpint (count_messages (f, offline.topic, offline.needle), ==, 1);
+
+  sd = make_command ("shutdown", 90, now_sec ());
+  send_command (f, sd);
+  spin_for (300);
+  g_assert_null (find_ack (f, sd->id));
+  start_agent (f, NULL);
+  ack = wait_ack (f, sd->id);
+  assert_prefix (ack, "scheduled: ");
+  wait_file_contains (f, f->record_path, "ScheduleShutdown poweroff", 5000);
+
+  /* a clean stop says offline itself */
+  stop_agent (f, SIGTERM);
+  offline.want = 2;
+  spin_until (count_reached, f, &offline, 5000);
+  g_assert_cmpint (count_messages (f, offline.topic, offline.needle), ==, 2);
+}
+
+static void
+write_hook (Fixture *f, const gchar *name, const gchar *body, guint mode)
+{
+  g_autofree gchar *dir = g_build_filename (f->dir, "hooks", NULL);
+  g_autofree gchar *path = g_build_filename (dir, name, NULL);
+  g_autofree gchar *text = g_strdup_printf ("#!/bin/sh\n%s\n", body);
+  g_mkdir_with_parents (dir, 0755);
+  g_assert_true (g_file_set_contents (path, text, -1, NULL));
+  g_assert_cmpint (g_chmod (path, mode), ==, 0);
+}
+
+static void
+test_hooks_and_command (Fixture *f, gconstpointer data)
+{
+  g_autoptr (EfpCommand) sd = make_command ("shutdown", 5, now_sec ());
+  g_autoptr (EfpCommand) ab = make_command ("abort", 0, now_sec ());
+  g_autofree gchar *order = g_build_filename (f->dir, "order", NULL);
+  g_autofree gchar *lines = NULL;
+  g_autofree gchar *ack = NULL;
+  g_autofree gchar *text = NULL;
+  g_autofree gchar *expected = NULL;
+  gint64 t0;
+
+  const gchar *hooks[][3] = {
+    { "10-first", "echo \"first $1 $ECOFLOW_COMMAND_ID\" >> \"$ORDER\"", "755" },
+    { "20-slow", "echo \"slow $1\" >> \"$ORDER\"; sleep 30; echo slow-not-killed >> \"$ORDER\"",
+      "755" },
+    { "30-last", "echo \"last $1 $ECOFLOW_DELAY_SEC $ECOFLOW_REASON\" >> \"$ORDER\"", "755" },
+    { ".hidden", "echo hidden >> \"$ORDER\"", "755" },
+    { "40-not-executable", "echo noexec >> \"$ORDER\"", "644" },
+    { "50-world-writable", "echo writable >> \"$ORDER\"", "777" },
+  };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (hooks); i++)
+    {
+      g_autofree gchar *body = g_strdup_printf ("ORDER='%s'\n%s", order, hooks[i][1]);
+      write_hook (f, hooks[i][0], body, (guint)g_ascii_strtoull (hooks[i][2], NULL, 8));
+    }
+  lines = g_strdup_printf ("method=command\n"
+                           "command=echo \"command $ECOFLOW_COMMAND_ID $ECOFLOW_DELAY_SEC\" >> %s\n"
+                           "abort-command=echo \"abort-command $ECOFLOW_COMMAND_ID\" >> %s\n"
+                           "hook-timeout-sec=1",
+                           order, order);
+  write_config (f, TRUE, lines);
+  start_agent (f, NULL);
+
+  t0 = g_get_monotonic_time ();
+  send_command (f, sd);
+  ack = wait_ack (f, sd->id);
+  g_assert_cmpstr (ack, ==, "scheduled: power-off in 5 s via command after 3 hooks");
+  wait_file_contains (f, order, "command ", 8000);
+  /* the slow hook was killed at its 1 s timeout, not waited for */
+  g_assert_cmpint (g_get_monotonic_time () - t0, <, 10 * G_USEC_PER_SEC);
+  text = read_file (order);
+  expected = g_strdup_printf ("first shutdown %s\nslow shutdown\nlast shutdown 5 battery low\n"
+                              "command %s 5\n",
+                              sd->id, sd->id);
+  g_assert_cmpstr (text, ==, expected);
+
+  send_command (f, ab);
+  g_free (ack);
+  ack = wait_ack (f, ab->id);
+  g_assert_cmpstr (ack, ==, "aborted: cancelled the scheduled power-off");
+  wait_file_contains (f, order, "last abort", 8000);
+  g_free (text);
+  text = read_file (order);
+  g_free (expected);
+  expected = g_strdup_printf ("first shutdown %s\nslow shutdown\nlast shutdown 5 battery low\n"
+                              "command %s 5\nabort-command %s\nfirst abort %s\nslow abort\n"
+                              "last abort 0 battery low\n",
+                              sd->id, sd->id, ab->id, ab->id);
+  g_assert_cmpstr (text, ==, expected);
+  g_assert_null (strstr (text, "slow-not-killed"));
+}
+
+static gboolean
+marker_exists (Fixture *f, gconstpointer path)
+{
+  return g_file_test (path, G_FILE_TEST_EXISTS);
+}
+
+/* An abort while the hooks run stops them: no power-off afterwards. */
+static void
+test_abort_during_hooks (Fixture *f, gconstpointer data)
+{
+  g_autoptr (EfpCommand) sd = make_command ("shutdown", 60, now_sec ());
+  g_autoptr (EfpCommand) ab = make_command ("abort", 0, now_sec ());
+  g_autofree gchar *marker = g_build_filename (f->dir, "hook-started", NULL);
+  g_autofree gchar *body
+      = g_strdup_printf ("[ \"$1\" = shutdown ] || exit 0; touch %s; sleep 30", marker);
+  g_autofree gchar *ack = NULL;
+  g_autofree gchar *calls = NULL;
+
+  write_hook (f, "10-slow", body, 0755);
+  write_config (f, TRUE, "method=logind\nhook-timeout-sec=20");
+  start_agent (f, NULL);
+  send_command (f, sd);
+  ack = wait_ack (f, sd->id);
+  assert_prefix (ack, "scheduled: ");
+  spin_until (marker_exists, f, marker, 5000);
+  g_assert_true (g_file_test (marker, G_FILE_TEST_EXISTS));
+  send_command (f, ab);
+  g_free (ack);
+  ack = wait_ack (f, ab->id);
+  g_assert_cmpstr (ack, ==, "aborted: stopped the shutdown hooks");
+  wait_file_contains (f, f->record_path, "CancelScheduledShutdown", 5000);
+  spin_for (500);
+  calls = read_file (f->record_path);
+  g_assert_cmpstr (calls, ==, "CancelScheduledShutdown\n");
+}
+
+static void
+test_dry_run (Fixture *f, gconstpointer data)
+{
+  g_autoptr (EfpCommand) sd = make_command ("shutdown", 60, now_sec ());
+  g_autoptr (EfpCommand) sd2 = make_command ("shutdown", 60, now_sec ());
+  g_autofree gchar *marker = g_build_filename (f->dir, "hook-ran", NULL);
+  g_autofree gchar *body = g_strdup_printf ("touch %s", marker);
+  g_autofree gchar *ack = NULL;
+  g_autofree gchar *calls = NULL;
+
+  write_hook (f, "10-hook", body, 0755);
+  write_config (f, TRUE, NULL);
+  /* the command says dry_run (the signature does not cover it: it can only make things safer) */
+  start_agent (f, NULL);
+  sd->dry_run = TRUE;
+  send_command (f, sd);
+  ack = wait_ack (f, sd->id);
+  g_assert_cmpstr (ack, ==, "scheduled: dry run: would power off in 60 s");
+
+  /* the agent runs with --dry-run */
+  stop_agent (f, SIGTERM);
+  start_agent (f, "--dry-run");
+  send_command (f, sd2);
+  g_free (ack);
+  ack = wait_ack (f, sd2->id);
+  g_assert_cmpstr (ack, ==, "scheduled: dry run: would power off in 60 s");
+  spin_for (500);
+  calls = read_file (f->record_path);
+  g_assert_cmpstr (calls, ==, "");
+  g_assert_false (g_file_test (marker, G_FILE_TEST_EXISTS));
+}
+
+static void
+test_without_key (Fixture *f, gconstpointer data)
+{
+  g_autoptr (EfpCommand) sd = efp_command_new ("shutdown", 30, "x", 300, now_sec ());
+  g_autoptr (EfpCommand) old = efp_command_new ("shutdown", 30, "x", 300, now_sec () - 400);
+  g_autofree gchar *ack = NULL;
+  g_autofree gchar *log = NULL;
+  const gchar *warning;
+
+  write_config (f, FALSE, NULL);
+  start_agent (f, NULL);
+  send_command (f, sd);
+  ack = wait_ack (f, sd->id);
+  assert_prefix (ack, "scheduled: ");
+  wait_file_contains (f, f->record_path, "ScheduleShutdown poweroff", 5000);
+  /* even unsigned, a stale command from the broker's queue is refused */
+  send_command (f, old);
+  g_free (ack);
+  ack = wait_ack (f, old->id);
+  assert_prefix (ack, "rejected: expired");
+
+  log = agent_log (f);
+  warning = strstr (log, "anyone who can publish");
+  g_assert_nonnull (warning);
+  g_assert_null (strstr (warning + 1, "anyone who can publish"));
+}
+
+/* ---- configuration and command line ---- */
+
+typedef struct
+{
+  const gchar *conf;
+  const gchar *needle; /* expected in the one-line error */
+} BadConfig;
+
+static void
+test_bad_config (void)
+{
+  g_autofree gchar *exe = build_path ("agents/ecoflow-power-agent");
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *dir = g_dir_make_tmp ("efp-agent-conf-XXXXXX", &error);
+  g_autofree gchar *path = g_build_filename (dir, "agent.conf", NULL);
+  g_autofree gchar *key = g_build_filename (dir, "empty.key", NULL);
+  const BadConfig cases[] = {
+    { "[agent]\nid=a\ncolour=blue\n", "[agent] colour: expected one of id, key-file, state-file" },
+    { "[agent]\nid=a\n[extra]\nx=1\n", "[extra]: expected one of the groups" },
+    { "[mqtt]\nhost=h\n", "[agent] id: expected an agent id, found nothing" },
+    { "[agent]\nid=a/b\n",
+      "[agent] id: expected a name without '/', '+', '#' or spaces, found 'a/b'" },
+    { "[agent]\nid=a\n[mqtt]\nport=99999\n",
+      "[mqtt] port: expected an integer 1-65535, found '99999'" },
+    { "[agent]\nid=a\n[mqtt]\ntls=maybe\n", "[mqtt] tls: expected true or false, found 'maybe'" },
+    { "[agent]\nid=a\n[shutdown]\nmethod=halt\n",
+      "[shutdown] method: expected logind or command, found 'halt'" },
+    { "[agent]\nid=a\n[shutdown]\nmethod=command\n",
+      "[shutdown] command: expected a command line" },
+    { "[agent]\nid=a\n[shutdown]\nhook-timeout-sec=0\n",
+      "[shutdown] hook-timeout-sec: expected an integer 1-604800, found '0'" },
+    { "[agent]\nid=a\nkey-file=/nonexistent/key\n",
+      "[agent] key-file: expected a readable secret file" },
+    { "[agent]\nid=a\nkey-file=EMPTY\n", "[agent] key-file: expected a non-empty key" },
+    { "[agent]\nid=a\n[mqtt]\ncommand-prefix=a/#\n",
+      "[mqtt] command-prefix: expected topic levels" },
+    { "[agent]\nid=a\nstate-file=/proc/nope/seen.json\n",
+      "[agent] state-file: expected a writable file" },
+    { "not a key file\n", "expected a readable key file" },
+  };
+  guint i;
+
+  g_assert_no_error (error);
+  g_assert_true (g_file_set_contents (key, "\n", -1, NULL));
+  for (i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree gchar *conf = NULL;
+      g_autofree gchar *err = NULL;
+      g_autofree gchar *out = NULL;
+      gint status = 0;
+      const gchar *argv[] = { exe, "--config", path, NULL };
+      g_auto (GStrv) parts = g_strsplit (cases[i].conf, "EMPTY", -1);
+      g_autofree gchar *joined = g_strjoinv (key, parts);
+
+      conf = g_str_has_prefix (joined, "[agent]") && strstr (joined, "state-file") == NULL
+                 ? g_strdup_printf ("%s\nstate-file=%s/seen.json\n", joined, dir)
+                 : g_strdup (joined);
+      /* keep state-file inside [agent] even when other groups follow */
+      if (strstr (joined, "state-file") == NULL && g_str_has_prefix (joined, "[agent]"))
+        {
+          g_free (conf);
+          conf = g_strdup_printf ("[agent]\nstate-file=%s/seen.json\n%s", dir,
+                                  joined + strlen ("[agent]\n"));
+        }
+      g_assert_true (g_file_set_contents (path, conf, -1, NULL));
+      g_assert_true (g_spawn_sync (NULL, (gchar **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out,
+                                   &err, &status, &error));
+      g_assert_no_error (error);
+      g_test_message ("case %u: %s", i, err);
+      g_assert_true (WIFEXITED (status));
+      g_assert_cmpint (WEXITSTATUS (status), ==, 78);
+      g_assert_nonnull (strstr (err, cases[i].needle));
+      g_assert_true (g_str_has_prefix (err, "ecoflow-power-agent: "));
+      g_assert_nonnull (strstr (err, path));
+      /* exactly one line */
+      g_assert_cmpint (strchr (err, '\n') - err, ==, (gint)strlen (err) - 1);
+    }
+  /* bad command line: 64 */
+  {
+    const gchar *argv[] = { exe, "--no-such-option", NULL };
+    const gchar *argv2[] = { exe, "--config", path, "extra", NULL };
+    gint status = 0;
+    g_assert_true (g_spawn_sync (NULL, (gchar **)argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
+                                 NULL, NULL, &status, &error));
+    g_assert_cmpint (WEXITSTATUS (status), ==, 64);
+    g_assert_true (g_spawn_sync (NULL, (gchar **)argv2, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL,
+                                 NULL, NULL, NULL, &status, &error));
+    g_assert_cmpint (WEXITSTATUS (status), ==, 64);
+  }
+  remove_tree (dir);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr (GTestDBus) bus = NULL;
+  int rc;
+
+  g_test_init (&argc, &argv, NULL);
+  /* a private dbus-daemon stands in for the system bus, before anything connects */
+  bus = g_test_dbus_new (G_TEST_DBUS_NONE);
+  g_test_dbus_up (bus);
+  private_bus_address = g_strdup (g_test_dbus_get_bus_address (bus));
+  g_setenv ("DBUS_SYSTEM_BUS_ADDRESS", private_bus_address, TRUE);
+
+#define ADD(name, fn)                                                                              \
+  g_test_add ("/agent/" name, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+  ADD ("shutdown-and-abort", test_shutdown_and_abort);
+  ADD ("rejections", test_rejections);
+  ADD ("replay", test_replay);
+  ADD ("offline-delivery", test_offline_delivery);
+  ADD ("hooks-and-command", test_hooks_and_command);
+  ADD ("abort-during-hooks", test_abort_during_hooks);
+  ADD ("dry-run", test_dry_run);
+  ADD ("without-key", test_without_key);
+#undef ADD
+  g_test_add_func ("/agent/bad-config", test_bad_config);
+  rc = g_test_run ();
+  g_test_dbus_down (bus);
+  g_free (private_bus_address);
+  return rc;
+}
