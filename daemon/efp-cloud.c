@@ -894,7 +894,7 @@ efp_cloud_new (const EfpCloudConfig *config, GError **error)
   if (config->auth == EFP_CLOUD_AUTH_APP)
     {
       g_autofree gchar *uuid = g_uuid_string_random ();
-      GString *hex = g_string_new (NULL);
+      GString *hex;
 
       if (config->email == NULL || *config->email == '\0')
         {
@@ -907,6 +907,7 @@ efp_cloud_new (const EfpCloudConfig *config, GError **error)
       if (self->secret == NULL)
         return NULL;
       /* the app's format: 32 upper-case hex digits, one id per process start */
+      hex = g_string_new (NULL);
       for (const gchar *p = uuid; *p != '\0'; p++)
         if (*p != '-')
           g_string_append_c (hex, g_ascii_toupper (*p));

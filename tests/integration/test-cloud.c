@@ -116,6 +116,16 @@ spin (guint ms)
       g_usleep (2000);
 }
 
+/* Run the loop until @t0 + @ms (monotonic): upper bounds "by then" hold even on a slow machine. */
+static void
+spin_until (gint64 t0, guint ms)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  if (t0 + (gint64)ms * 1000 > now)
+    spin ((guint)((t0 + (gint64)ms * 1000 - now) / 1000));
+}
+
 static GLogWriterOutput
 test_log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer data)
 {
@@ -499,7 +509,10 @@ fixture_teardown (Fixture *f, gconstpointer data)
     g_assert_null (strstr (log_text->str, secrets[i]));
   g_assert_null (strstr (log_text->str, b64));
   g_assert_null (strstr (log_text->str, USER_ID)); /* personal: redacted */
+  /* let both ends of the HTTP connections see the close before the server goes */
+  spin (50);
   g_clear_pointer (&f->fake, fake_ecoflow_cloud_free);
+  spin (20);
   g_clear_pointer (&f->broker, efp_test_broker_free);
   g_free (f->passwd);
   g_ptr_array_unref (f->frames);
@@ -779,12 +792,16 @@ static void
 test_app_rejected_no_storm (Fixture *f, gconstpointer data)
 {
   guint logins;
+  gint64 t0;
 
   fake_ecoflow_cloud_set_mqtt (f->fake, "127.0.0.1", efp_test_broker_get_port (f->broker), ACCOUNT,
                                "not-the-broker-password");
+
   make_cloud (f, EFP_CLOUD_AUTH_APP, "ca.crt", app_serials, 0);
+  t0 = g_get_monotonic_time ();
   efp_cloud_start (f->cloud);
-  spin (3500);
+  WAIT_UNTIL (fake_ecoflow_cloud_get_count (f->fake, FAKE_CLOUD_LOGIN) >= 3, 15000);
+  spin_until (t0, 3500);
   logins = fake_ecoflow_cloud_get_count (f->fake, FAKE_CLOUD_LOGIN);
   g_test_message ("%u logins, %u refused connections in 3.5 s", logins, broker_refusals (f));
   /* backoff 200 ms initial in this test: 0, 0.2, 0.4, 0.8, 1.6 s ... (+-20 %) */
@@ -832,10 +849,14 @@ test_app_http_faults (Fixture *f, gconstpointer data)
 static void
 test_app_wrong_password (Fixture *f, gconstpointer data)
 {
+  gint64 t0;
+
   fake_ecoflow_cloud_set_account (f->fake, EMAIL, "another password", TOKEN, USER_ID);
   make_cloud (f, EFP_CLOUD_AUTH_APP, "ca.crt", app_serials, 0);
+  t0 = g_get_monotonic_time ();
   efp_cloud_start (f->cloud);
-  spin (2000);
+  WAIT_UNTIL (fake_ecoflow_cloud_get_count (f->fake, FAKE_CLOUD_LOGIN) >= 3, 15000);
+  spin_until (t0, 2000);
   /* 200 ms initial: 0, 0.2, 0.6, 1.4 s (+-20 %) */
   g_assert_cmpuint (fake_ecoflow_cloud_get_count (f->fake, FAKE_CLOUD_LOGIN), >=, 3);
   g_assert_cmpuint (fake_ecoflow_cloud_get_count (f->fake, FAKE_CLOUD_LOGIN), <=, 5);
@@ -877,7 +898,8 @@ test_https_api_verified (Fixture *f, gconstpointer data)
 
   make_cloud (f, EFP_CLOUD_AUTH_APP, "other-ca.crt", app_serials, 0);
   efp_cloud_start (f->cloud);
-  spin (1500);
+  WAIT_UNTIL (count_log ("WARNING: EcoFlow cloud login failed") >= 1, 10000);
+  spin (1000); /* a few retries: the same failure is not logged again */
   /* the TLS handshake failed, so no request ever reached the handler */
   g_assert_cmpuint (fake_ecoflow_cloud_get_count (f->fake, FAKE_CLOUD_LOGIN), ==, 0);
   g_assert_false (f->connected);
@@ -952,10 +974,14 @@ test_open_api_bad_key (Fixture *f, gconstpointer data)
 {
   static const gchar *const serials[] = { OPEN_SN, NULL };
 
+  gint64 t0;
+
   fake_ecoflow_cloud_set_keys (f->fake, ACCESS_KEY, "a-different-secret");
   make_cloud (f, EFP_CLOUD_AUTH_OPEN_API, "ca.crt", serials, 0);
+  t0 = g_get_monotonic_time ();
   efp_cloud_start (f->cloud);
-  spin (1500);
+  WAIT_UNTIL (fake_ecoflow_cloud_get_count (f->fake, FAKE_CLOUD_OPEN_CERT) >= 2, 15000);
+  spin_until (t0, 1500);
   g_assert_cmpuint (fake_ecoflow_cloud_get_count (f->fake, FAKE_CLOUD_OPEN_CERT), >=, 2);
   g_assert_cmpuint (fake_ecoflow_cloud_get_count (f->fake, FAKE_CLOUD_OPEN_CERT), <=, 5);
   g_assert_cmpuint (count_log ("WARNING: EcoFlow cloud certification request failed: code 8513"),
