@@ -194,6 +194,29 @@ packs_variant (const EfpReading *r)
   return g_variant_builder_end (&b);
 }
 
+/* Unknown numbers travel as NaN (busctl shows "d nan"), but GParamSpecDouble
+ * rejects NaN in g_object_set(). The skeleton's own set_property vfunc stores
+ * any value, compares it bitwise and queues PropertiesChanged, so call it:
+ * the skeleton overrides the interface's properties in XML order from id 1
+ * (efp_exported_device_override_properties), which gives the id. */
+static void
+set_double (EfpExportedDevice *d, const gchar *dbus_name, const gchar *gobject_name,
+            gdouble value)
+{
+  GObjectClass *klass = G_OBJECT_GET_CLASS (d);
+  GDBusInterfaceInfo *info = efp_exported_device_interface_info ();
+  GParamSpec *pspec = g_object_class_find_property (klass, gobject_name);
+  GValue v = G_VALUE_INIT;
+  guint i;
+
+  g_value_init (&v, G_TYPE_DOUBLE);
+  g_value_set_double (&v, value);
+  for (i = 0; info->properties[i] != NULL; i++)
+    if (g_str_equal (info->properties[i]->name, dbus_name))
+      klass->set_property (G_OBJECT (d), i + 1, &v, pspec);
+  g_value_unset (&v);
+}
+
 static void
 device_apply (DeviceEntry *e)
 {
@@ -204,13 +227,13 @@ device_apply (DeviceEntry *e)
   efp_exported_device_set_serial (d, e->serial);
   efp_exported_device_set_model (d, r->model);
   efp_exported_device_set_decoder (d, e->decoder);
-  efp_exported_device_set_state_of_charge (d, r->soc);
+  set_double (d, "StateOfCharge", "state-of-charge", r->soc);
   efp_exported_device_set_grid_connected (d, r->grid_connected == EFP_TRISTATE_TRUE);
   efp_exported_device_set_on_battery (d, efp_reading_on_battery (r));
-  efp_exported_device_set_input_watts (d, r->input_watts);
-  efp_exported_device_set_output_watts (d, r->output_watts);
+  set_double (d, "InputWatts", "input-watts", r->input_watts);
+  set_double (d, "OutputWatts", "output-watts", r->output_watts);
   efp_exported_device_set_remaining_minutes (d, r->remain_minutes >= 0 ? r->remain_minutes : -1);
-  efp_exported_device_set_temperature_celsius (d, r->temp_celsius);
+  set_double (d, "TemperatureCelsius", "temperature-celsius", r->temp_celsius);
   efp_exported_device_set_stale (d, e->stale);
   efp_exported_device_set_last_update (d, e->ts > 0 ? (guint64)e->ts * G_USEC_PER_SEC : 0);
   efp_exported_device_set_grid_source (d, e->grid_source);
@@ -241,10 +264,10 @@ device_entry_new (EfpDbusService *self, const gchar *name)
   efp_reading_init (&e->reading);
   efp_exported_device_set_name (e->iface, name);
   efp_exported_device_set_remaining_minutes (e->iface, -1);
-  efp_exported_device_set_state_of_charge (e->iface, NAN);
-  efp_exported_device_set_input_watts (e->iface, NAN);
-  efp_exported_device_set_output_watts (e->iface, NAN);
-  efp_exported_device_set_temperature_celsius (e->iface, NAN);
+  set_double (e->iface, "StateOfCharge", "state-of-charge", NAN);
+  set_double (e->iface, "InputWatts", "input-watts", NAN);
+  set_double (e->iface, "OutputWatts", "output-watts", NAN);
+  set_double (e->iface, "TemperatureCelsius", "temperature-celsius", NAN);
   efp_exported_device_set_packs (e->iface, packs_variant (&e->reading));
   efp_object_skeleton_set_exported_device (e->object, e->iface);
   return e;
