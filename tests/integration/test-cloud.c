@@ -7,7 +7,9 @@
  * captured get_reply bundles and replays the captured pushes of vectors.json.
  */
 #include "efp-cloud.h"
+#include "efp-decoder-session.h"
 #include "efp-mqtt-client.h"
+#include "efp-plugin-loader.h"
 #include "efp-test-broker.h"
 #include "fake-ecoflow-cloud.h"
 
@@ -20,6 +22,7 @@
 #define PB_SN "R631ZEB4WH000001"   /* a protobuf device */
 #define JSON_SN "R331ZEB4XE000002" /* a JSON device */
 #define OPEN_SN "MR51ZAS5PG000003"
+#define R3_SN "R655ZEB5XF000004" /* a RIVER 3 (UPS variant) */
 #define EMAIL "owner@example.test"
 #define PASSWORD "app-pässword-1"
 #define TOKEN "eyJ0b2tlbi1zZWNyZXQ"
@@ -66,9 +69,11 @@ typedef struct
   EfpMqttClient *peer;
   gboolean peer_up;
   gboolean answer_wakes;
-  GPtrArray *frames;   /* Frame* */
-  GPtrArray *wakes;    /* Msg*: what arrived on .../thing/property/get */
-  GPtrArray *statuses; /* "SN=0|1" */
+  GPtrArray *frames;           /* Frame* */
+  GPtrArray *wakes;            /* Msg*: what arrived on .../thing/property/get */
+  GPtrArray *statuses;         /* "SN=0|1" */
+  EfpPluginRegistry *registry; /* when set, frames are decoded as the daemon does */
+  GHashTable *sessions;        /* serial -> EfpDecoderSession */
   gboolean connected;
   guint n_up;
   guint n_down;
@@ -351,6 +356,27 @@ on_frame (EfpCloud *cloud, const gchar *serial, GBytes *payload, Fixture *f)
   fr->serial = g_strdup (serial);
   fr->payload = g_bytes_ref (payload);
   g_ptr_array_add (f->frames, fr);
+  if (f->registry != NULL)
+    {
+      EfpDecoderSession *session = g_hash_table_lookup (f->sessions, serial);
+      g_autoptr (GError) error = NULL;
+      gsize len;
+      const guint8 *data = g_bytes_get_data (payload, &len);
+
+      if (session == NULL)
+        {
+          /* like the daemon: the decoder whose probe fits the first frame */
+          const EfpDecoderVTable *vt = efp_plugin_registry_probe (f->registry, serial, data, len);
+          EfpDecoderSetup setup = { sizeof (EfpDecoderSetup), serial, NULL, NULL };
+
+          g_assert_nonnull (vt);
+          session = efp_decoder_session_new (vt, &setup, &error);
+          g_assert_no_error (error);
+          g_hash_table_insert (f->sessions, g_strdup (serial), session);
+        }
+      efp_decoder_session_feed (session, data, len, g_get_real_time (), &error);
+      g_assert_no_error (error);
+    }
 }
 
 static void
@@ -518,6 +544,8 @@ fixture_teardown (Fixture *f, gconstpointer data)
   g_ptr_array_unref (f->frames);
   g_ptr_array_unref (f->wakes);
   g_ptr_array_unref (f->statuses);
+  g_clear_pointer (&f->sessions, g_hash_table_unref);
+  g_clear_pointer (&f->registry, efp_plugin_registry_free);
 }
 
 static EfpCloud *
@@ -692,6 +720,66 @@ test_app_end_to_end (Fixture *f, gconstpointer data)
   g_assert_cmpuint (ids->len, ==, 1);
   g_assert_true (g_regex_match (id_re, g_ptr_array_index (ids, 0), 0, NULL));
   g_assert_cmpuint (f->n_down, ==, 0);
+}
+
+static const EfpReading *
+reading_of (Fixture *f, const gchar *serial)
+{
+  EfpDecoderSession *s = g_hash_table_lookup (f->sessions, serial);
+
+  g_assert_nonnull (s);
+  return efp_decoder_session_get_reading (s);
+}
+
+/* Frames from the cloud, decoded by the real plugins exactly as the daemon
+ * does (one session per serial): a RIVER 3 loses and regains AC, a DELTA 2
+ * answers latestQuotas. */
+static void
+test_app_normalized_state (Fixture *f, gconstpointer data)
+{
+  static const gchar *const serials[] = { R3_SN, JSON_SN, NULL };
+  const Vector *unplugged = find_vector ("river3_r655_get_reply_ac_unplugged");
+  const Vector *ac_return = find_vector ("river3_r655_display_incr_xor_ac_return");
+  const Vector *soc99 = find_vector ("river3_r655_display_incr_xor_soc");
+  const Vector *quotas = find_vector ("delta2_latest_quotas_ac_present_not_charging");
+  g_autofree gchar *t_unplugged = vector_topic (unplugged, R3_SN, USER_ID);
+  g_autofree gchar *t_return = vector_topic (ac_return, R3_SN, USER_ID);
+  g_autofree gchar *t_soc = vector_topic (soc99, R3_SN, USER_ID);
+  g_autofree gchar *t_quotas = vector_topic (quotas, JSON_SN, USER_ID);
+  const EfpReading *r;
+
+  f->registry = efp_plugin_registry_new ();
+  g_assert_cmpuint (efp_plugin_registry_load_dir (f->registry, g_getenv ("EFP_PLUGIN_DIR")), >=, 3);
+  g_assert_nonnull (efp_plugin_registry_get_decoder (f->registry, "river3plus"));
+  g_assert_nonnull (efp_plugin_registry_get_decoder (f->registry, "delta"));
+  f->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                       (GDestroyNotify)efp_decoder_session_free);
+
+  make_cloud (f, EFP_CLOUD_AUTH_APP, "ca.crt", serials, 0);
+  efp_cloud_start (f->cloud);
+  WAIT_UNTIL (f->connected, 5000);
+
+  PUBLISH_UNTIL (f->peer, t_unplugged, unplugged->payload, f->frames->len >= 1);
+  r = reading_of (f, R3_SN);
+  g_assert_cmpfloat_with_epsilon (r->soc, 98.0, 1e-3);
+  g_assert_cmpint (r->grid_connected, ==, EFP_TRISTATE_FALSE);
+  g_assert_cmpstr (r->model, ==, "RIVER 3");
+
+  publish (f->peer, t_return, ac_return->payload);
+  WAIT_UNTIL (f->frames->len >= 2, 3000);
+  r = reading_of (f, R3_SN);
+  g_assert_cmpint (r->grid_connected, ==, EFP_TRISTATE_TRUE);
+  g_assert_cmpfloat_with_epsilon (r->soc, 98.0, 1e-3); /* not in this delta: unchanged */
+
+  publish (f->peer, t_soc, soc99->payload);
+  WAIT_UNTIL (f->frames->len >= 3, 3000);
+  g_assert_cmpfloat_with_epsilon (reading_of (f, R3_SN)->soc, 99.0, 1e-3);
+
+  PUBLISH_UNTIL (f->peer, t_quotas, quotas->payload, g_hash_table_contains (f->sessions, JSON_SN));
+  r = reading_of (f, JSON_SN);
+  g_assert_cmpfloat_with_epsilon (r->soc, 85.0, 1e-3);
+  g_assert_cmpint (r->grid_connected, ==, EFP_TRISTATE_TRUE);
+  g_assert_cmpstr (r->model, ==, "DELTA 2");
 }
 
 /* A latestQuotas answer with "online":0 is the cloud's stale memory: not a frame. */
@@ -1090,6 +1178,7 @@ main (int argc, char **argv)
 
 #define ADD(path, fn) g_test_add (path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
   ADD ("/cloud/app/end-to-end", test_app_end_to_end);
+  ADD ("/cloud/app/normalized-state", test_app_normalized_state);
   ADD ("/cloud/app/offline-reply", test_app_offline_reply);
   ADD ("/cloud/app/broker-restart", test_app_broker_restart);
   ADD ("/cloud/app/credentials-rotated", test_app_credentials_rotated);
