@@ -77,8 +77,11 @@ start_logind (Fixture *f)
   g_autoptr (GDataInputStream) out = NULL;
   g_autofree gchar *line = NULL;
 
-  f->logind = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, exe, "--address",
-                                private_bus_address, "--record", f->record_path, NULL);
+  g_autoptr (GSubprocessLauncher) l = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+
+  g_subprocess_launcher_set_child_setup (l, efp_test_child_setup_die_with_parent, NULL, NULL);
+  f->logind = g_subprocess_launcher_spawn (l, &error, exe, "--address", private_bus_address,
+                                           "--record", f->record_path, NULL);
   g_assert_no_error (error);
   out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (f->logind));
   line = g_data_input_stream_read_line (out, NULL, NULL, &error);
@@ -241,6 +244,7 @@ start_agent (Fixture *f, const gchar *extra_arg)
   g_assert_null (strstr (private_bus_address, "/run/dbus/system_bus_socket"));
   g_subprocess_launcher_setenv (l, "DBUS_SYSTEM_BUS_ADDRESS", private_bus_address, TRUE);
   g_subprocess_launcher_set_stdout_file_path (l, log_path);
+  g_subprocess_launcher_set_child_setup (l, efp_test_child_setup_die_with_parent, NULL, NULL);
   w.want = count_messages (f, w.topic, w.needle) + 1;
   f->agent = g_subprocess_launcher_spawn (l, &error, exe, "--config", f->config_path, "-v",
                                           extra_arg, NULL);

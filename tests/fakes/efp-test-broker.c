@@ -4,6 +4,7 @@
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #define BROKER_START_TIMEOUT_US (5 * G_USEC_PER_SEC)
@@ -90,16 +91,27 @@ write_config (EfpTestBroker *b, GError **error)
   return g_file_set_contents (b->conf_path, conf->str, -1, error);
 }
 
+void
+efp_test_child_setup_die_with_parent (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
 gboolean
 efp_test_broker_start (EfpTestBroker *b, GError **error)
 {
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
   gint64 deadline;
 
   g_return_val_if_fail (b->proc == NULL, FALSE);
   if (!write_config (b, error))
     return FALSE;
-  b->proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_MERGE,
-                              error, "mosquitto", "-c", b->conf_path, NULL);
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE
+                                        | G_SUBPROCESS_FLAGS_STDERR_MERGE);
+  /* a test that aborts must not leave brokers behind */
+  g_subprocess_launcher_set_child_setup (launcher, efp_test_child_setup_die_with_parent, NULL,
+                                         NULL);
+  b->proc = g_subprocess_launcher_spawn (launcher, error, "mosquitto", "-c", b->conf_path, NULL);
   if (b->proc == NULL)
     return FALSE;
   deadline = g_get_monotonic_time () + BROKER_START_TIMEOUT_US;

@@ -32,6 +32,10 @@ guint16 efp_test_broker_get_port (EfpTestBroker *broker);
 /* The private directory (config, log, persistence); tests may put files there. */
 const gchar *efp_test_broker_get_dir (EfpTestBroker *broker);
 void efp_test_broker_free (EfpTestBroker *broker);
+
+/* A GSpawnChildSetupFunc for any test child: SIGKILL when the test process
+ * dies, so an aborted test leaves no daemons behind (Linux prctl). */
+void efp_test_child_setup_die_with_parent (gpointer user_data);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (EfpTestBroker, efp_test_broker_free)
 
 G_END_DECLS
