@@ -320,7 +320,7 @@ typedef struct
 {
   EfpAgent *self;
   EfpCommand *cmd;
-  gchar *stopped; /* what the abort interrupted, for the ack */
+  gchar *stopped; /* what the abort interrupted (the hooks), for the ack */
 } AbortRun;
 
 static void
@@ -356,10 +356,12 @@ finish_abort (AbortRun *a, gboolean cancelled_schedule, GError *error)
       send_ack (a->self, a->cmd, "rejected", detail);
       return;
     }
-  if (a->stopped != NULL)
-    detail = g_strdup_printf ("stopped the %s", a->stopped);
-  else if (cancelled_schedule)
+  if (cancelled_schedule)
     detail = g_strdup ("cancelled the scheduled power-off");
+  else if (a->stopped != NULL)
+    detail = g_strdup_printf ("stopped the %s", a->stopped);
+  else if (a->self->config->method == EFP_AGENT_METHOD_COMMAND)
+    detail = g_strdup ("no abort-command configured: nothing cancelled");
   else
     detail = g_strdup ("nothing was scheduled");
   g_message ("ABORT command %s: %s", a->cmd->id, detail);
@@ -405,8 +407,6 @@ do_abort (EfpAgent *self, const EfpCommand *cmd)
   a->cmd = command_copy (cmd);
   if (self->power == POWER_HOOKS)
     a->stopped = g_strdup ("shutdown hooks");
-  else if (self->power == POWER_SCHEDULING)
-    a->stopped = g_strdup ("power-off being scheduled");
   if (self->power_work != NULL)
     g_cancellable_cancel (self->power_work);
   self->power = POWER_IDLE;
@@ -423,8 +423,6 @@ do_abort (EfpAgent *self, const EfpCommand *cmd)
     }
   else
     {
-      if (a->stopped == NULL)
-        a->stopped = g_strdup ("nothing (no abort-command configured)");
       finish_abort (a, FALSE, NULL);
       abort_run_free (a);
     }

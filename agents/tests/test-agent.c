@@ -4,86 +4,29 @@
  * started with DBUS_SYSTEM_BUS_ADDRESS pointing there, so nothing can reach
  * the real logind of this machine.
  */
-#include "efp-command.h"
-#include "efp-mqtt-client.h"
-#include "efp-test-broker.h"
+#include "agent-harness.h"
 
 #include <glib/gstdio.h>
-#include <json-glib/json-glib.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/stat.h>
-
-#define AGENT_ID "pc1"
-#define AGENT_KEY "agent key 1"
-#define PREFIX "power-manager"
+#include <sys/wait.h>
 
 static gchar *private_bus_address;
-
-typedef struct
-{
-  EfpTestBroker *broker;
-  gchar *dir;
-  gchar *record_path;
-  gchar *config_path;
-  gchar *state_path;
-  GSubprocess *logind;
-  GSubprocess *agent;
-  guint n_starts;
-  EfpMqttClient *client;
-  GPtrArray *topics;
-  GPtrArray *payloads;
-} Fixture;
-
-static gchar *
-build_path (const gchar *rel)
-{
-  return g_build_filename (g_getenv ("EFP_BUILD_ROOT"), rel, NULL);
-}
-
-static void
-on_message (EfpMqttClient *c, const gchar *topic, GBytes *payload, gboolean retained, Fixture *f)
-{
-  gsize len = 0;
-  const gchar *data = g_bytes_get_data (payload, &len);
-  g_ptr_array_add (f->topics, g_strdup (topic));
-  g_ptr_array_add (f->payloads, g_strndup (data, len));
-}
-
-static void
-spin_until (gboolean (*done) (Fixture *, gconstpointer), Fixture *f, gconstpointer data,
-            guint timeout_ms)
-{
-  gint64 deadline = g_get_monotonic_time () + (gint64)timeout_ms * 1000;
-  while (!done (f, data) && g_get_monotonic_time () < deadline)
-    if (!g_main_context_iteration (NULL, FALSE))
-      g_usleep (2000);
-}
-
-static void
-spin_for (guint ms)
-{
-  gint64 deadline = g_get_monotonic_time () + (gint64)ms * 1000;
-  while (g_get_monotonic_time () < deadline)
-    if (!g_main_context_iteration (NULL, FALSE))
-      g_usleep (2000);
-}
 
 static void
 start_logind (Fixture *f)
 {
   g_autofree gchar *exe = build_path ("agents/tests/fake-logind");
+  g_autoptr (GSubprocessLauncher) l = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
   g_autoptr (GError) error = NULL;
   g_autoptr (GDataInputStream) out = NULL;
   g_autofree gchar *line = NULL;
 
-  g_autoptr (GSubprocessLauncher) l = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
-
   g_subprocess_launcher_set_child_setup (l, efp_test_child_setup_die_with_parent, NULL, NULL);
-  f->logind = g_subprocess_launcher_spawn (l, &error, exe, "--address", private_bus_address,
+  f->helper = g_subprocess_launcher_spawn (l, &error, exe, "--address", private_bus_address,
                                            "--record", f->record_path, NULL);
   g_assert_no_error (error);
-  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (f->logind));
+  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (f->helper));
   line = g_data_input_stream_read_line (out, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (line, ==, "READY");
@@ -92,99 +35,15 @@ start_logind (Fixture *f)
 static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
-  g_autoptr (GError) error = NULL;
-  g_autofree gchar *key_path = NULL;
-  EfpMqttOptions opts = { 0 };
-
-  f->dir = g_dir_make_tmp ("efp-agent-test-XXXXXX", &error);
-  g_assert_no_error (error);
-  f->record_path = g_build_filename (f->dir, "logind-calls", NULL);
-  f->config_path = g_build_filename (f->dir, "agent.conf", NULL);
-  f->state_path = g_build_filename (f->dir, "state", "seen.json", NULL);
-  key_path = g_build_filename (f->dir, "agent.key", NULL);
-  /* one trailing newline, as an editor leaves it: not part of the key */
-  g_assert_true (g_file_set_contents (key_path, AGENT_KEY "\n", -1, NULL));
+  harness_setup (f, "seen.json");
   g_assert_true (g_file_set_contents (f->record_path, "", -1, NULL));
   start_logind (f);
-
-  f->broker = efp_test_broker_new ();
-  g_assert_true (efp_test_broker_start (f->broker, &error));
-  g_assert_no_error (error);
-
-  f->topics = g_ptr_array_new_with_free_func (g_free);
-  f->payloads = g_ptr_array_new_with_free_func (g_free);
-  opts.host = "127.0.0.1";
-  opts.port = efp_test_broker_get_port (f->broker);
-  opts.client_id = "agent-test";
-  opts.clean_session = TRUE;
-  opts.backoff_initial_ms = 100;
-  f->client = efp_mqtt_client_new (&opts, &error);
-  g_assert_no_error (error);
-  g_signal_connect (f->client, "message", G_CALLBACK (on_message), f);
-  efp_mqtt_client_subscribe (f->client, PREFIX "/#", 1);
-  efp_mqtt_client_start (f->client);
-  while (!efp_mqtt_client_is_connected (f->client))
-    g_main_context_iteration (NULL, TRUE);
-}
-
-static void
-remove_tree (const gchar *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const gchar *name;
-  if (dir != NULL)
-    while ((name = g_dir_read_name (dir)) != NULL)
-      {
-        g_autofree gchar *child = g_build_filename (path, name, NULL);
-        if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-          remove_tree (child);
-        else
-          g_unlink (child);
-      }
-  g_rmdir (path);
-}
-
-static void
-stop_agent (Fixture *f, gint signum)
-{
-  if (f->agent == NULL)
-    return;
-  g_subprocess_send_signal (f->agent, signum);
-  g_subprocess_wait (f->agent, NULL, NULL);
-  g_clear_object (&f->agent);
 }
 
 static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
-  guint i;
-
-  stop_agent (f, SIGKILL);
-  if (g_test_failed ())
-    for (i = 1; i <= f->n_starts; i++)
-      {
-        g_autofree gchar *name = g_strdup_printf ("agent-%u.log", i);
-        g_autofree gchar *path = g_build_filename (f->dir, name, NULL);
-        g_autofree gchar *log = NULL;
-        if (g_file_get_contents (path, &log, NULL, NULL))
-          g_printerr ("---- %s ----\n%s", name, log);
-      }
-  efp_mqtt_client_stop (f->client);
-  g_clear_object (&f->client);
-  g_clear_pointer (&f->broker, efp_test_broker_free);
-  if (f->logind != NULL)
-    {
-      g_subprocess_force_exit (f->logind);
-      g_subprocess_wait (f->logind, NULL, NULL);
-      g_clear_object (&f->logind);
-    }
-  remove_tree (f->dir);
-  g_free (f->dir);
-  g_free (f->record_path);
-  g_free (f->config_path);
-  g_free (f->state_path);
-  g_ptr_array_unref (f->topics);
-  g_ptr_array_unref (f->payloads);
+  harness_teardown (f);
 }
 
 /* Write agent.conf; @shutdown_lines go into [shutdown], @with_key adds key-file. */
@@ -194,7 +53,7 @@ write_config (Fixture *f, gboolean with_key, const gchar *shutdown_lines)
   g_autoptr (GString) s = g_string_new (NULL);
   g_string_append_printf (s, "[agent]\nid=" AGENT_ID "\nstate-file=%s\n", f->state_path);
   if (with_key)
-    g_string_append_printf (s, "key-file=%s/agent.key\n", f->dir);
+    g_string_append_printf (s, "key-file=%s\n", f->key_path);
   g_string_append_printf (s, "[mqtt]\nhost=127.0.0.1\nport=%u\n",
                           efp_test_broker_get_port (f->broker));
   g_string_append_printf (s, "[shutdown]\nhooks-dir=%s/hooks\n%s\n", f->dir,
@@ -202,183 +61,19 @@ write_config (Fixture *f, gboolean with_key, const gchar *shutdown_lines)
   g_assert_true (g_file_set_contents (f->config_path, s->str, -1, NULL));
 }
 
-static gint
-count_messages (Fixture *f, const gchar *topic, const gchar *needle)
-{
-  guint i;
-  gint n = 0;
-  for (i = 0; i < f->topics->len; i++)
-    if (g_str_equal (g_ptr_array_index (f->topics, i), topic)
-        && (needle == NULL || strstr (g_ptr_array_index (f->payloads, i), needle) != NULL))
-      n++;
-  return n;
-}
-
-typedef struct
-{
-  const gchar *topic;
-  const gchar *needle;
-  gint want;
-} CountWant;
-
-static gboolean
-count_reached (Fixture *f, gconstpointer data)
-{
-  const CountWant *w = data;
-  return count_messages (f, w->topic, w->needle) >= w->want;
-}
-
-/* Start the agent and wait for its (new) online status. */
+/* Start the C agent on the private bus and wait for its online status. */
 static void
 start_agent (Fixture *f, const gchar *extra_arg)
 {
   g_autofree gchar *exe = build_path ("agents/ecoflow-power-agent");
-  g_autofree gchar *log_name = g_strdup_printf ("agent-%u.log", ++f->n_starts);
-  g_autofree gchar *log_path = g_build_filename (f->dir, log_name, NULL);
-  g_autoptr (GSubprocessLauncher) l = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_MERGE);
-  g_autoptr (GError) error = NULL;
-  CountWant w = { PREFIX "/" AGENT_ID "/status", "\"online\"", 0 };
+  const gchar *argv[] = { exe, "--config", f->config_path, "-v", extra_arg, NULL };
+  const gchar *env[] = { "DBUS_SYSTEM_BUS_ADDRESS", private_bus_address, NULL };
 
   /* the one line that keeps this test away from the real logind */
   g_assert_nonnull (private_bus_address);
   g_assert_null (strstr (private_bus_address, "/run/dbus/system_bus_socket"));
-  g_subprocess_launcher_setenv (l, "DBUS_SYSTEM_BUS_ADDRESS", private_bus_address, TRUE);
-  g_subprocess_launcher_set_stdout_file_path (l, log_path);
-  g_subprocess_launcher_set_child_setup (l, efp_test_child_setup_die_with_parent, NULL, NULL);
-  w.want = count_messages (f, w.topic, w.needle) + 1;
-  f->agent = g_subprocess_launcher_spawn (l, &error, exe, "--config", f->config_path, "-v",
-                                          extra_arg, NULL);
-  g_assert_no_error (error);
-  spin_until (count_reached, f, &w, 5000);
-  g_assert_cmpint (count_messages (f, w.topic, w.needle), >=, w.want);
+  start_process (f, argv, env);
 }
-
-static gchar *
-agent_log (Fixture *f)
-{
-  g_autofree gchar *name = g_strdup_printf ("agent-%u.log", f->n_starts);
-  g_autofree gchar *path = g_build_filename (f->dir, name, NULL);
-  gchar *log = NULL;
-  g_file_get_contents (path, &log, NULL, NULL);
-  return log;
-}
-
-static EfpCommand *
-make_command (const gchar *action, gint64 delay, gint64 issued_at)
-{
-  EfpCommand *c = efp_command_new (action, delay, "battery low", 300, issued_at);
-  c->device = g_strdup ("Study");
-  c->policy = g_strdup ("critical");
-  efp_command_sign (c, AGENT_ID, (const guint8 *)AGENT_KEY, strlen (AGENT_KEY));
-  return c;
-}
-
-static gint64
-now_sec (void)
-{
-  return g_get_real_time () / G_USEC_PER_SEC;
-}
-
-static void
-send_raw (Fixture *f, const gchar *json)
-{
-  g_autoptr (GError) error = NULL;
-  g_assert_true (efp_mqtt_client_publish (f->client, PREFIX "/" AGENT_ID "/cmd", json,
-                                          strlen (json), 1, FALSE, &error));
-  g_assert_no_error (error);
-}
-
-static void
-send_command (Fixture *f, const EfpCommand *c)
-{
-  g_autofree gchar *json = efp_command_to_json (c);
-  send_raw (f, json);
-}
-
-/* The ack for @id: "result: detail", or NULL after the timeout. */
-static gchar *
-find_ack (Fixture *f, const gchar *id)
-{
-  guint i;
-  for (i = 0; i < f->topics->len; i++)
-    {
-      g_autoptr (JsonParser) p = json_parser_new ();
-      JsonObject *o;
-      if (!g_str_equal (g_ptr_array_index (f->topics, i), PREFIX "/" AGENT_ID "/ack"))
-        continue;
-      g_assert_true (json_parser_load_from_data (p, g_ptr_array_index (f->payloads, i), -1, NULL));
-      o = json_node_get_object (json_parser_get_root (p));
-      if (g_strcmp0 (json_object_get_string_member (o, "id"), id) == 0)
-        return g_strdup_printf ("%s: %s", json_object_get_string_member (o, "result"),
-                                json_object_get_string_member (o, "detail"));
-    }
-  return NULL;
-}
-
-static gboolean
-ack_arrived (Fixture *f, gconstpointer id)
-{
-  g_autofree gchar *a = find_ack (f, id);
-  return a != NULL;
-}
-
-static gchar *
-wait_ack (Fixture *f, const gchar *id)
-{
-  spin_until (ack_arrived, f, id, 5000);
-  return find_ack (f, id);
-}
-
-/* Clear old acks, so a replayed id's second ack can be seen. */
-static void
-forget_messages (Fixture *f)
-{
-  g_ptr_array_set_size (f->topics, 0);
-  g_ptr_array_set_size (f->payloads, 0);
-}
-
-static gchar *
-read_file (const gchar *path)
-{
-  gchar *s = NULL;
-  if (!g_file_get_contents (path, &s, NULL, NULL))
-    return g_strdup ("");
-  return s;
-}
-
-static gboolean
-file_contains (Fixture *f, gconstpointer data)
-{
-  const gchar *const *pn = data; /* { path, needle } */
-  g_autofree gchar *s = read_file (pn[0]);
-  return strstr (s, pn[1]) != NULL;
-}
-
-static void
-wait_file_contains (Fixture *f, const gchar *path, const gchar *needle, guint timeout_ms)
-{
-  const gchar *pn[] = { path, needle };
-  g_autofree gchar *s = NULL;
-  spin_until (file_contains, f, pn, timeout_ms);
-  s = read_file (path);
-  if (strstr (s, needle) == NULL)
-    {
-      g_autofree gchar *m = g_strdup_printf ("'%s' not in %s: '%s'", needle, path, s);
-      g_assertion_message (G_LOG_DOMAIN, __FILE__, __LINE__, G_STRFUNC, m);
-    }
-}
-
-static void
-check_prefix (const gchar *s, const gchar *prefix, const gchar *file, gint line)
-{
-  if (s == NULL || !g_str_has_prefix (s, prefix))
-    {
-      g_autofree gchar *m
-          = g_strdup_printf ("expected '%s...', found '%s'", prefix, s != NULL ? s : "(no ack)");
-      g_assertion_message (G_LOG_DOMAIN, file, line, "check_prefix", m);
-    }
-}
-#define assert_prefix(str, prefix) check_prefix ((str), (prefix), __FILE__, __LINE__)
 
 /* ---- cases ---- */
 
@@ -398,7 +93,7 @@ test_shutdown_and_abort (Fixture *f, gconstpointer data)
   start_agent (f, NULL);
   /* the retained status names this host and version */
   idx = (gint)f->topics->len - 1;
-  while (idx >= 0 && !g_str_equal (g_ptr_array_index (f->topics, idx), PREFIX "/pc1/status"))
+  while (idx >= 0 && !g_str_equal (g_ptr_array_index (f->topics, idx), STATUS_TOPIC))
     idx--;
   status = g_strdup (g_ptr_array_index (f->payloads, idx));
   g_assert_nonnull (strstr (status, "\"version\":\""));
@@ -475,9 +170,8 @@ test_rejections (Fixture *f, gconstpointer data)
   g_assert_cmpstr (ack, ==, "rejected: bad signature");
 
   send_raw (f, "{not json");
-  spin_until (count_reached, f,
-              &(CountWant){ PREFIX "/" AGENT_ID "/ack", "\"result\":\"rejected\"", 7 }, 5000);
-  g_assert_cmpint (count_messages (f, PREFIX "/" AGENT_ID "/ack", "not JSON"), ==, 1);
+  spin_until (count_reached, f, &(CountWant){ ACK_TOPIC, "\"result\":\"rejected\"", 7 }, 5000);
+  g_assert_cmpint (count_messages (f, ACK_TOPIC, "not JSON"), ==, 1);
 
   /* the skew allowance: 29 s past the ttl is still fine */
   send_command (f, still_valid);
@@ -542,7 +236,7 @@ test_offline_delivery (Fixture *f, gconstpointer data)
 {
   g_autoptr (EfpCommand) sd = NULL;
   g_autofree gchar *ack = NULL;
-  CountWant offline = { PREFIX "/" AGENT_ID "/status", "\"offline\"", 1 };
+  CountWant offline = { STATUS_TOPIC, "\"offline\"", 1 };
 
   write_config (f, TRUE, NULL);
   start_agent (f, NULL);
@@ -564,17 +258,6 @@ test_offline_delivery (Fixture *f, gconstpointer data)
   offline.want = 2;
   spin_until (count_reached, f, &offline, 5000);
   g_assert_cmpint (count_messages (f, offline.topic, offline.needle), ==, 2);
-}
-
-static void
-write_hook (Fixture *f, const gchar *name, const gchar *body, guint mode)
-{
-  g_autofree gchar *dir = g_build_filename (f->dir, "hooks", NULL);
-  g_autofree gchar *path = g_build_filename (dir, name, NULL);
-  g_autofree gchar *text = g_strdup_printf ("#!/bin/sh\n%s\n", body);
-  g_mkdir_with_parents (dir, 0755);
-  g_assert_true (g_file_set_contents (path, text, -1, NULL));
-  g_assert_cmpint (g_chmod (path, mode), ==, 0);
 }
 
 static void
@@ -640,12 +323,6 @@ test_hooks_and_command (Fixture *f, gconstpointer data)
                               sd->id, sd->id, ab->id, ab->id);
   g_assert_cmpstr (text, ==, expected);
   g_assert_null (strstr (text, "slow-not-killed"));
-}
-
-static gboolean
-marker_exists (Fixture *f, gconstpointer path)
-{
-  return g_file_test (path, G_FILE_TEST_EXISTS);
 }
 
 /* An abort while the hooks run stops them: no power-off afterwards. */
