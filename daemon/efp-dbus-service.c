@@ -200,8 +200,7 @@ packs_variant (const EfpReading *r)
  * the skeleton overrides the interface's properties in XML order from id 1
  * (efp_exported_device_override_properties), which gives the id. */
 static void
-set_double (EfpExportedDevice *d, const gchar *dbus_name, const gchar *gobject_name,
-            gdouble value)
+set_double (EfpExportedDevice *d, const gchar *dbus_name, const gchar *gobject_name, gdouble value)
 {
   GObjectClass *klass = G_OBJECT_GET_CLASS (d);
   GDBusInterfaceInfo *info = efp_exported_device_interface_info ();
@@ -517,9 +516,9 @@ return_error (GDBusMethodInvocation *invocation, const GError *error)
 
 typedef struct
 {
-  EfpDbusService *self; /* a reference: the call may outlive a stop */
-  GDBusMethodInvocation *invocation;
-  gchar *agent_id; /* TestAgent; NULL for Reload */
+  EfpDbusService *self;              /* a reference: the call may outlive a stop */
+  GDBusMethodInvocation *invocation; /* owned until answered */
+  gchar *agent_id;                   /* TestAgent; NULL for Reload */
 } PendingCall;
 
 static void
@@ -543,7 +542,7 @@ authorized_cb (GObject *source, GAsyncResult *res, gpointer user_data)
     {
       g_info ("refused %s from %s: %s", g_dbus_method_invocation_get_method_name (call->invocation),
               sender != NULL ? sender : "peer", error->message);
-      return_error (call->invocation, error);
+      return_error (g_steal_pointer (&call->invocation), error);
       pending_call_free (call);
       return;
     }
@@ -559,7 +558,7 @@ authorized_cb (GObject *source, GAsyncResult *res, gpointer user_data)
         g_set_error (&error, EFP_DBUS_ERROR, EFP_DBUS_ERROR_FAILED,
                      "no command was sent to agent '%s'", call->agent_id);
       if (error != NULL)
-        return_error (call->invocation, error);
+        return_error (g_steal_pointer (&call->invocation), error);
       else
         efp_exported_manager_complete_test_agent (self->manager,
                                                   g_steal_pointer (&call->invocation), command_id);
@@ -575,7 +574,7 @@ authorized_cb (GObject *source, GAsyncResult *res, gpointer user_data)
       if (!ok && error == NULL)
         g_set_error_literal (&error, EFP_DBUS_ERROR, EFP_DBUS_ERROR_FAILED, "reload failed");
       if (!ok)
-        return_error (call->invocation, error);
+        return_error (g_steal_pointer (&call->invocation), error);
       else
         efp_exported_manager_complete_reload (self->manager, g_steal_pointer (&call->invocation));
     }
@@ -589,7 +588,8 @@ start_authorized_call (EfpDbusService *self, GDBusMethodInvocation *invocation,
   PendingCall *call = g_new0 (PendingCall, 1);
 
   call->self = g_object_ref (self);
-  call->invocation = g_object_ref (invocation);
+  /* the handler's reference: returning a value or an error consumes it */
+  call->invocation = invocation;
   call->agent_id = g_strdup (agent_id);
   efp_dbus_auth_check_async (invocation, EFP_DBUS_ACTION_MANAGE, NULL, authorized_cb, call);
 }

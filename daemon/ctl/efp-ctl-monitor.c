@@ -3,6 +3,7 @@
 
 #include <glib-unix.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "efp-ctl-json.h"
 #include "efp-dbus-service.h"
@@ -30,7 +31,12 @@ static gchar *
 timestamp (void)
 {
   g_autoptr (GDateTime) now = g_date_time_new_now_local ();
-  return g_date_time_format (now, "%T.%f");
+  gchar *text = g_date_time_format (now, "%T.%f");
+
+  /* milliseconds are enough for a person */
+  if (text != NULL && strlen (text) > 3)
+    text[strlen (text) - 3] = '\0';
+  return text;
 }
 
 static void
