@@ -47,6 +47,7 @@ hexbytes() {
   for _b in $(printf '%s' "$1" | sed 's/../& /g'); do
     _fmt="$_fmt$(printf '\\%03o' "$((0x$_b))")"
   done
+  # shellcheck disable=SC2059 # the format is the data: octal escapes built above
   printf "$_fmt"
 }
 
@@ -436,6 +437,7 @@ stop() {
   [ -n "$SUB_PID" ] && kill -TERM "$SUB_PID" 2> /dev/null
   [ -n "$LOOP_PID" ] && wait "$LOOP_PID" 2> /dev/null
   status offline
+  rm -f "$SUB_PID_FILE"
   rm -rf "$RUN_DIR"
   exit 0
 }
@@ -448,6 +450,17 @@ fi
 [ "$DRY_RUN" = 1 ] && log "dry run: commands are verified, logged and acknowledged, never carried out"
 log "agent $AGENT_ID listening on $CMD_TOPIC ($MQTT_HOST:$MQTT_PORT, power-off via $METHOD)"
 
+# a previous instance killed with SIGKILL can leave its mosquitto_sub behind,
+# which would fight the new one over the client id: end it
+SUB_PID_FILE="$STATE_FILE.sub"
+if [ -s "$SUB_PID_FILE" ]; then
+  _old=$(cat "$SUB_PID_FILE")
+  if is_uint "$_old" && [ "$(ps -p "$_old" -o comm= 2> /dev/null)" = mosquitto_sub ]; then
+    log "ending the mosquitto_sub ($_old) of a previous instance"
+    kill -TERM "$_old" 2> /dev/null
+  fi
+fi
+
 mkfifo "$RUN_DIR/lines" || die_config "cannot create a FIFO in $RUN_DIR"
 BACKOFF=1
 while :; do
@@ -458,6 +471,7 @@ while :; do
     --will-topic "$STATUS_TOPIC" --will-payload '{"state":"offline"}' --will-qos 1 --will-retain \
     -t "$CMD_TOPIC" -t "$STATUS_TOPIC" -v > "$RUN_DIR/lines" &
   SUB_PID=$!
+  echo "$SUB_PID" > "$SUB_PID_FILE"
   while IFS= read -r _line; do handle_line "$_line"; done < "$RUN_DIR/lines" &
   LOOP_PID=$!
   status online

@@ -6,11 +6,33 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static gboolean file_contains (Fixture *f, gconstpointer data);
 static gboolean ack_arrived (Fixture *f, gconstpointer id);
 static void on_message (EfpMqttClient *c, const gchar *topic, GBytes *payload, gboolean retained,
                         Fixture *f);
+
+/* The current agent's process group: a failed assertion aborts the test
+ * without teardown, and a shell agent's children must not outlive it. */
+static volatile sig_atomic_t agent_pgid;
+
+static void
+on_abort (int signum)
+{
+  if (agent_pgid > 0)
+    kill (-(pid_t)agent_pgid, SIGKILL);
+  signal (signum, SIG_DFL);
+  raise (signum);
+}
+
+/* The agent leads its own process group, and dies with the test. */
+static void
+agent_child_setup (gpointer user_data)
+{
+  setpgid (0, 0);
+  efp_test_child_setup_die_with_parent (NULL);
+}
 
 gchar *
 source_path (const gchar *rel)
@@ -100,10 +122,12 @@ start_process (Fixture *f, const gchar *const *argv, const gchar *const *env)
   for (i = 0; env != NULL && env[i] != NULL; i += 2)
     g_subprocess_launcher_setenv (l, env[i], env[i + 1], TRUE);
   g_subprocess_launcher_set_stdout_file_path (l, log_path);
-  g_subprocess_launcher_set_child_setup (l, efp_test_child_setup_die_with_parent, NULL, NULL);
+  g_subprocess_launcher_set_child_setup (l, agent_child_setup, NULL, NULL);
   w.want = count_messages (f, w.topic, w.needle) + 1;
   f->agent = g_subprocess_launcher_spawnv (l, argv, &error);
   g_assert_no_error (error);
+  agent_pgid = (sig_atomic_t)g_ascii_strtoll (g_subprocess_get_identifier (f->agent), NULL, 10);
+  signal (SIGABRT, on_abort);
   spin_until (count_reached, f, &w, 5000);
   g_assert_cmpint (count_messages (f, w.topic, w.needle), >=, w.want);
 }
@@ -162,11 +186,20 @@ remove_tree (const gchar *path)
 void
 stop_agent (Fixture *f, gint signum)
 {
+  const gchar *ident;
+
   if (f->agent == NULL)
     return;
-  g_subprocess_send_signal (f->agent, signum);
+  ident = g_subprocess_get_identifier (f->agent);
+  /* SIGKILL hits the whole process group (a shell agent's mosquitto_sub and
+   * background jobs too); other signals go to the agent, which cleans up */
+  if (signum == SIGKILL && ident != NULL)
+    kill (-(pid_t)g_ascii_strtoll (ident, NULL, 10), SIGKILL);
+  else
+    g_subprocess_send_signal (f->agent, signum);
   g_subprocess_wait (f->agent, NULL, NULL);
   g_clear_object (&f->agent);
+  agent_pgid = 0;
 }
 
 gint
