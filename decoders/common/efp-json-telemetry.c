@@ -25,6 +25,27 @@ typedef struct
   gdouble volts;
 } JsonGrid;
 
+/* json-glib quotes the offending input in its messages: keep our error one
+ * short line whatever the input held. */
+static gchar *
+one_line (const gchar *msg)
+{
+  GString *s = g_string_new (NULL);
+  const gchar *p;
+
+  for (p = msg; *p != '\0' && s->len < 160; p++)
+    g_string_append_c (s, (guchar)*p < 0x20 || *p == 0x7f ? ' ' : *p);
+  if (*p != '\0')
+    g_string_append (s, "...");
+  if (!g_utf8_validate (s->str, -1, NULL))
+    {
+      gchar *valid = g_utf8_make_valid (s->str, -1);
+      g_string_free (s, TRUE);
+      return valid;
+    }
+  return g_string_free (s, FALSE);
+}
+
 /* Nesting depth of JSON text, strings skipped; stops counting past the limit. */
 static guint
 json_depth (const guint8 *p, gsize len)
@@ -134,8 +155,11 @@ check_cloud_code (JsonObject *root, GError **error)
   if (node_get_int (code, &v) && v == 0)
     return TRUE;
   if (JSON_NODE_HOLDS_VALUE (code) && json_node_get_value_type (code) == G_TYPE_STRING)
-    g_set_error (error, EFP_DECODER_ERROR, EFP_DECODER_ERROR_INVALID,
-                 "cloud reply carries error code '%s'", json_node_get_string (code));
+    {
+      g_autofree gchar *text = one_line (json_node_get_string (code));
+      g_set_error (error, EFP_DECODER_ERROR, EFP_DECODER_ERROR_INVALID,
+                   "cloud reply carries error code '%s'", text);
+    }
   else
     g_set_error (error, EFP_DECODER_ERROR, EFP_DECODER_ERROR_INVALID,
                  "cloud reply carries an error code");
@@ -319,8 +343,8 @@ efp_json_telemetry_apply (EfpStation *st, const guint8 *data, gsize len, guint f
   parser = json_parser_new_immutable ();
   if (!json_parser_load_from_data (parser, (const gchar *)data, (gssize)len, &local))
     {
-      g_set_error (error, EFP_DECODER_ERROR, EFP_DECODER_ERROR_MALFORMED, "not JSON: %s",
-                   local->message);
+      g_autofree gchar *msg = one_line (local->message);
+      g_set_error (error, EFP_DECODER_ERROR, EFP_DECODER_ERROR_MALFORMED, "not JSON: %s", msg);
       return FALSE;
     }
   node = json_parser_get_root (parser);
