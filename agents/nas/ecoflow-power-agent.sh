@@ -122,18 +122,18 @@ done
 [ -r "$CONFIG" ] || { log "$CONFIG: expected a readable configuration file, found none"; exit 78; }
 
 # every group and key must be known (CONTRACT 3.2 style)
-BAD=$(awk '
+BAD=$(awk -v q="'" '
   /^[ \t]*([#;]|$)/ { next }
   /^[ \t]*\[/ { g = $0; gsub(/^[ \t]*\[|\][ \t]*$/, "", g)
     if (g != "agent" && g != "mqtt" && g != "shutdown") { print "[" g "]: expected one of the groups [agent], [mqtt], [shutdown], found unknown group"; exit }
     next }
   { i = index($0, "=")
-    if (i == 0) { print "expected key=value lines, found \x27" $0 "\x27"; exit }
+    if (i == 0) { print "expected key=value lines, found " q $0 q; exit }
     k = substr($0, 1, i - 1); gsub(/^[ \t]+|[ \t]+$/, "", k)
     ok = (g == "agent" && k ~ /^(id|key-file|state-file)$/) ||
          (g == "mqtt" && k ~ /^(host|port|username|password-file|tls|ca-file|command-prefix)$/) ||
          (g == "shutdown" && k ~ /^(method|command|abort-command|hooks-dir|hook-timeout-sec)$/)
-    if (g == "") { print "expected a [group] before \x27" k "\x27, found none"; exit }
+    if (g == "") { print "expected a [group] before " q k q ", found none"; exit }
     if (!ok) { print "[" g "] " k ": expected a known key, found unknown key"; exit } }
 ' "$CONFIG")
 [ -z "$BAD" ] || die_config "$BAD"
@@ -225,7 +225,7 @@ RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/ecoflow-power-agent.XXXXXX") || die_config 
 for _c in mosquitto_sub mosquitto_pub; do
   {
     [ -n "$MQTT_USER" ] && printf -- '-u %s\n' "$MQTT_USER"
-    [ -n "$MQTT_PASSWORD_FILE" ] && printf -- '-P %s\n' "$(sed -n '1{s/\r$//;p;}' "$MQTT_PASSWORD_FILE")"
+    [ -n "$MQTT_PASSWORD_FILE" ] && printf -- '-P %s\n' "$(head -n 1 "$MQTT_PASSWORD_FILE" | tr -d '\r')"
     true
   } > "$RUN_DIR/$_c"
 done
@@ -455,7 +455,8 @@ log "agent $AGENT_ID listening on $CMD_TOPIC ($MQTT_HOST:$MQTT_PORT, power-off v
 SUB_PID_FILE="$STATE_FILE.sub"
 if [ -s "$SUB_PID_FILE" ]; then
   _old=$(cat "$SUB_PID_FILE")
-  if is_uint "$_old" && [ "$(ps -p "$_old" -o comm= 2> /dev/null)" = mosquitto_sub ]; then
+  # comm is a bare name on Linux, a full path on macOS
+  if is_uint "$_old" && [ "$(basename "$(ps -p "$_old" -o comm= 2> /dev/null)" 2> /dev/null)" = mosquitto_sub ]; then
     log "ending the mosquitto_sub ($_old) of a previous instance"
     kill -TERM "$_old" 2> /dev/null
   fi

@@ -1,0 +1,1 @@
+../nas/ecoflow-power-agent.sh
