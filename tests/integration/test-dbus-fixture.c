@@ -78,16 +78,59 @@ bus_config (const gchar *dir)
       dir, policy);
 }
 
+/* Start dbus-daemon on the bus's socket and connect to it. */
+static gboolean
+start_daemon (EfpTestBus *bus, GError **error)
+{
+  g_autofree gchar *config_path = g_build_filename (bus->dir, "bus.conf", NULL);
+  g_autofree gchar *config_arg = g_strdup_printf ("--config-file=%s", config_path);
+  g_autofree gchar *line = NULL;
+  g_autoptr (GDataInputStream) in = NULL;
+  g_autoptr (GSubprocessLauncher) launcher = launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  const gchar *argv[] = { "dbus-daemon", config_arg, "--print-address=1", NULL };
+
+  bus->daemon = g_subprocess_launcher_spawnv (launcher, argv, error);
+  if (bus->daemon == NULL)
+    return FALSE;
+  /* it prints its address once it listens */
+  in = g_data_input_stream_new (g_subprocess_get_stdout_pipe (bus->daemon));
+  line = g_data_input_stream_read_line (in, NULL, NULL, error);
+  if (line == NULL)
+    {
+      if (error != NULL && *error == NULL)
+        g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                             "dbus-daemon exited without printing its address");
+      return FALSE;
+    }
+  bus->connection = g_dbus_connection_new_for_address_sync (
+      bus->address,
+      G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT
+          | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+      NULL, NULL, error);
+  return bus->connection != NULL;
+}
+
+static void
+stop_daemon (EfpTestBus *bus)
+{
+  g_autofree gchar *socket = g_build_filename (bus->dir, "system_bus_socket", NULL);
+
+  g_clear_object (&bus->connection);
+  if (bus->daemon != NULL)
+    {
+      g_subprocess_send_signal (bus->daemon, SIGTERM);
+      g_subprocess_wait (bus->daemon, NULL, NULL);
+      g_clear_object (&bus->daemon);
+    }
+  g_unlink (socket);
+}
+
 EfpTestBus *
 efp_test_bus_new (GError **error)
 {
   g_autoptr (EfpTestBus) bus = g_new0 (EfpTestBus, 1);
   g_autofree gchar *config = NULL;
   g_autofree gchar *config_path = NULL;
-  g_autofree gchar *line = NULL;
-  g_autoptr (GDataInputStream) in = NULL;
-  g_autoptr (GSubprocessLauncher) launcher = launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
-  const gchar *argv[4];
 
   bus->dir = g_dir_make_tmp ("efp-dbus-XXXXXX", error);
   if (bus->dir == NULL)
@@ -98,35 +141,21 @@ efp_test_bus_new (GError **error)
   config_path = g_build_filename (bus->dir, "bus.conf", NULL);
   if (!g_file_set_contents (config_path, config, -1, error))
     return NULL;
-  argv[0] = "dbus-daemon";
-  argv[1] = g_strdup_printf ("--config-file=%s", config_path);
-  argv[2] = "--print-address=1";
-  argv[3] = NULL;
-  bus->daemon = g_subprocess_launcher_spawnv (launcher, argv, error);
-  g_free ((gchar *)argv[1]);
-  if (bus->daemon == NULL)
-    return NULL;
-  in = g_data_input_stream_new (g_subprocess_get_stdout_pipe (bus->daemon));
-  line = g_data_input_stream_read_line (in, NULL, NULL, error);
-  if (line == NULL)
-    {
-      if (error != NULL && *error == NULL)
-        g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                             "dbus-daemon exited without printing its address");
-      return NULL;
-    }
-  bus->address = g_strdup (g_strstrip (line));
+  /* no guid= in the address: clients reach a restarted bus at the same path */
+  bus->address = g_strdup_printf ("unix:path=%s/system_bus_socket", bus->dir);
   g_setenv ("DBUS_SYSTEM_BUS_ADDRESS", bus->address, TRUE);
   g_unsetenv ("DBUS_SESSION_BUS_ADDRESS");
   g_unsetenv ("DBUS_STARTER_ADDRESS");
-  bus->connection = g_dbus_connection_new_for_address_sync (
-      bus->address,
-      G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT
-          | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-      NULL, NULL, error);
-  if (bus->connection == NULL)
+  if (!start_daemon (bus, error))
     return NULL;
   return g_steal_pointer (&bus);
+}
+
+gboolean
+efp_test_bus_restart (EfpTestBus *bus, GError **error)
+{
+  stop_daemon (bus);
+  return start_daemon (bus, error);
 }
 
 const gchar *
@@ -192,18 +221,10 @@ efp_test_bus_free (EfpTestBus *bus)
 {
   if (bus == NULL)
     return;
-  g_clear_object (&bus->connection);
-  if (bus->daemon != NULL)
-    {
-      g_subprocess_send_signal (bus->daemon, SIGTERM);
-      g_subprocess_wait (bus->daemon, NULL, NULL);
-      g_clear_object (&bus->daemon);
-    }
   if (bus->dir != NULL)
     {
-      g_autofree gchar *socket = g_build_filename (bus->dir, "system_bus_socket", NULL);
       g_autofree gchar *config = g_build_filename (bus->dir, "bus.conf", NULL);
-      g_unlink (socket);
+      stop_daemon (bus);
       g_unlink (config);
       g_rmdir (bus->dir);
     }

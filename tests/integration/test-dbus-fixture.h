@@ -16,6 +16,8 @@ typedef struct _EfpTestBus EfpTestBus;
 
 EfpTestBus *efp_test_bus_new (GError **error);
 const gchar *efp_test_bus_get_address (EfpTestBus *bus);
+/* Stop the bus daemon and start it again on the same address (a bus restart). */
+gboolean efp_test_bus_restart (EfpTestBus *bus, GError **error);
 /* Start @argv with the bus in the environment; stdout is piped when @pipe_stdout. */
 GSubprocess *efp_test_bus_spawn (EfpTestBus *bus, const gchar *const *argv, gboolean pipe_stdout,
                                  GError **error);

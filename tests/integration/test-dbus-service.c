@@ -520,6 +520,24 @@ test_reload_removes_objects (void)
 }
 
 static void
+test_bus_restart (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *out = NULL;
+
+  g_assert_true (efp_test_bus_restart (bus, &error));
+  g_assert_no_error (error);
+  /* the service neither exits nor gives up: it reconnects (first retry after 1 s)
+   * and serves the same objects with live values again */
+  g_assert_true (efp_test_bus_wait_name (bus, NAME, TRUE, 10000));
+  g_assert_nonnull (g_subprocess_get_identifier (server));
+  g_assert_cmpint (busctl (FALSE, &out, NULL, "tree", "--list", NAME, NULL), ==, 0);
+  g_assert_nonnull (strstr (out, STUDY));
+  g_assert_nonnull (strstr (out, ROOT "/Agent/nas_1"));
+  g_assert_cmpfloat (get_soc (), <, 80.0);
+}
+
+static void
 test_service_gone (void)
 {
   g_autofree gchar *err = NULL;
@@ -562,6 +580,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dbus/signals/shutdown-abort-event", test_signals);
   g_test_add_func ("/dbus/methods/get-events", test_get_events);
   g_test_add_func ("/dbus/objects/reload-removes", test_reload_removes_objects);
+  g_test_add_func ("/dbus/objects/bus-restart", test_bus_restart);
   g_test_add_func ("/dbus/objects/service-gone", test_service_gone);
   status = g_test_run ();
 
