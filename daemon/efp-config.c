@@ -12,6 +12,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "efp-cloud-login.h"
 #include "efp-env-file.h"
 #include "efp-secret.h"
 
@@ -591,11 +592,17 @@ load_cloud (Loader *l, GError **error)
   if (!g_str_equal (c->region, "eu") && !g_str_equal (c->region, "us"))
     return set_fail (l, g, "region", error, "[cloud] region: expected eu or us, found '%s'",
                      c->region);
-  if (c->api_url != NULL && !g_str_has_prefix (c->api_url, "https://") &&
-      !g_str_has_prefix (c->api_url, "http://"))
-    return set_fail (l, g, "api-url", error,
-                     "[cloud] api-url: expected an http:// or https:// URL, found '%s'",
-                     c->api_url);
+  if (c->api_url != NULL)
+    {
+      g_autoptr (GError) local = NULL;
+      g_autofree gchar *url = efp_cloud_resolve_api_url (c->api_url, c->region, &local);
+      /* plain http only to loopback test servers; TLS everywhere else */
+      if (url == NULL)
+        return set_fail (l, g, "api-url", error,
+                         "[cloud] api-url: expected an https:// URL (http:// only to a loopback "
+                         "host), found '%s'",
+                         c->api_url);
+    }
   if (c->password_file != NULL &&
       !read_secret (l, g, "password-file", c->password_file, &c->password, NULL, error))
     return FALSE;

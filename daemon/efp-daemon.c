@@ -175,7 +175,7 @@ group_reading (EfpDaemon *self, const EfpGroupConfig *g, EfpReading *out, gint64
 {
   EfpGroupMember members[32];
   guint n = 0, i;
-  gboolean any = FALSE;
+  gboolean all = TRUE;
 
   *last_frame_us = 0;
   *stale = FALSE;
@@ -183,13 +183,16 @@ group_reading (EfpDaemon *self, const EfpGroupConfig *g, EfpReading *out, gint64
     {
       EfpDevice *d = g_hash_table_lookup (self->devices, g->devices[i]);
       if (d == NULL)
-        continue;
+        {
+          all = FALSE;
+          continue;
+        }
       members[n].reading = &d->reading;
       members[n].capacity_wh = d->config != NULL ? d->config->capacity_wh : NAN;
       members[n].has_data = d->last_frame_us > 0;
+      all = all && members[n].has_data;
       if (members[n].has_data)
         {
-          any = TRUE;
           /* the group is as fresh as its stalest member */
           if (*last_frame_us == 0 || d->last_frame_us < *last_frame_us)
             *last_frame_us = d->last_frame_us;
@@ -198,7 +201,9 @@ group_reading (EfpDaemon *self, const EfpGroupConfig *g, EfpReading *out, gint64
       n++;
     }
   efp_group_aggregate (members, n, out);
-  return any;
+  /* a virtual battery is judged only once every member has reported: half a
+   * rack must not decide for the whole */
+  return all;
 }
 
 static void

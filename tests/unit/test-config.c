@@ -240,6 +240,7 @@ test_errors (Fixture *f, gconstpointer data)
     { "[cloud]\nauth=oauth\n", { "[cloud] auth: expected app or open-api, found 'oauth'", NULL } },
     { "[cloud]\nregion=mars\n", { "[cloud] region", "found 'mars'", NULL } },
     { "[cloud]\napi-url=ftp://x\n", { "[cloud] api-url", "found 'ftp://x'", NULL } },
+    { "[cloud]\napi-url=http://api.example.com\n", { "[cloud] api-url", "loopback", NULL } },
     { "[cloud]\nenabled=2\n", { "[cloud] enabled", NULL } },
     { "[device:A]\ncapacity-wh=-5\n", { "[device:A] capacity-wh", "found '-5'", NULL } },
     { "[device:A]\ndecoder=nope\n", { "[device:A] decoder", "found 'nope'", NULL } },

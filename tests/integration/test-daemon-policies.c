@@ -1,0 +1,310 @@
+/* test-daemon-policies.c: what must hold across restarts, stages, groups and silence,
+ * with the real daemon, a real broker and a real subscriber. */
+#include <json-glib/json-glib.h>
+#include <string.h>
+
+#include "efp-command.h"
+#include "efp-test-broker.h"
+#include "efp-test-daemon.h"
+
+#define RAW "bridge-ecoflow/SimulatedDevice/data"
+#define LOW "{\"soc\":5,\"grid_connected\":false,\"output_watts\":100}"
+
+typedef struct
+{
+  EfpTestBroker *broker;
+  guint16 port;
+} Fixture;
+
+static void
+setup (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  f->broker = efp_test_broker_new ();
+  g_assert_true (efp_test_broker_start (f->broker, &error));
+  f->port = efp_test_broker_get_port (f->broker);
+}
+
+static void
+teardown (Fixture *f, gconstpointer data)
+{
+  efp_test_broker_free (f->broker);
+}
+
+static EfpTestDaemon *
+daemon_with (Fixture *f, const gchar *body)
+{
+  g_autofree gchar *conf = g_strdup_printf ("[mqtt]\nhost=127.0.0.1\nport=%u\n%s", f->port, body);
+  return efp_test_daemon_new (conf);
+}
+
+static void
+start (EfpTestDaemon *d, const gchar *const *args)
+{
+  g_autoptr (GError) error = NULL;
+  guint before = efp_test_daemon_count_log (d, "connected to 127.0.0.1");
+  g_assert_true (efp_test_daemon_start (d, args, &error));
+  g_assert_no_error (error);
+  for (guint i = 0; i < 100 && efp_test_daemon_count_log (d, "connected to 127.0.0.1") == before; i++)
+    g_usleep (50 * 1000);
+  if (efp_test_daemon_count_log (d, "connected to 127.0.0.1") == before)
+    {
+      g_autofree gchar *log = efp_test_daemon_get_log (d);
+      g_printerr ("%s", log);
+    }
+  g_assert_cmpuint (efp_test_daemon_count_log (d, "connected to 127.0.0.1"), >, before);
+}
+
+static EfpCommand *
+parse_cmd (const gchar *line)
+{
+  g_autoptr (GError) error = NULL;
+  EfpCommand *c;
+  g_assert_nonnull (line);
+  c = efp_command_from_json (strchr (line, ' ') + 1, -1, &error);
+  g_assert_no_error (error);
+  return c;
+}
+
+/* A restart in the middle of a debounce keeps the original deadline. */
+static void
+test_restart_mid_debounce (Fixture *f, gconstpointer data)
+{
+  g_autoptr (EfpTestDaemon) d = daemon_with (
+    f, "[device:SimulatedDevice]\nagents=pc\n[agent:pc]\n"
+       "[policy:critical]\nmodule=critical-soc\ndebounce-sec=4\ncooldown-sec=60\n");
+  g_autoptr (EfpTestSub) sub = efp_test_sub_new (f->port, (const gchar *[]) { "power-manager/+/cmd", NULL });
+  g_autoptr (EfpCommand) cmd = NULL;
+  g_autofree gchar *line = NULL;
+  gint64 armed;
+
+  start (d, NULL);
+  g_assert_true (efp_test_publish (f->port, RAW, LOW));
+  g_assert_true (efp_test_daemon_wait_log (d, "TIMER START", 3000));
+  armed = g_get_real_time ();
+  g_usleep (1000 * 1000);
+  efp_test_daemon_kill (d);
+  start (d, NULL);
+  /* no new frame: the restored timer fires by itself at the original deadline */
+  line = efp_test_sub_wait (sub, "power-manager/pc/cmd *", 8000);
+  cmd = parse_cmd (line);
+  g_assert_cmpstr (cmd->action, ==, "shutdown");
+  g_assert_cmpint (g_get_real_time () - armed, <, 6 * G_USEC_PER_SEC);
+  g_assert_cmpint (g_get_real_time () - armed, >=, 4 * G_USEC_PER_SEC - 200000);
+  g_assert_cmpuint (efp_test_daemon_count_log (d, "TIMER START"), ==, 1);
+  g_assert_cmpuint (efp_test_daemon_count_log (d, "restored policy critical"), ==, 1);
+}
+
+/* A restart after a shutdown, inside the cooldown, never sends a second one. */
+static void
+test_restart_inside_cooldown (Fixture *f, gconstpointer data)
+{
+  g_autoptr (EfpTestDaemon) d = daemon_with (
+    f, "[device:SimulatedDevice]\nagents=pc\n[agent:pc]\n"
+       "[policy:critical]\nmodule=critical-soc\ndebounce-sec=1\ncooldown-sec=60\n");
+  g_autoptr (EfpTestSub) sub = efp_test_sub_new (f->port, (const gchar *[]) { "power-manager/+/cmd", NULL });
+  g_autofree gchar *first = NULL;
+  g_autofree gchar *second = NULL;
+
+  start (d, NULL);
+  g_assert_true (efp_test_publish (f->port, RAW, LOW));
+  first = efp_test_sub_wait (sub, "power-manager/pc/cmd *shutdown*", 5000);
+  g_assert_nonnull (first);
+  efp_test_daemon_kill (d);
+  start (d, NULL);
+  for (guint i = 0; i < 6; i++)
+    {
+      g_assert_true (efp_test_publish (f->port, RAW, LOW));
+      g_usleep (500 * 1000);
+    }
+  second = efp_test_sub_wait (sub, "power-manager/pc/cmd *shutdown*", 500);
+  g_assert_null (second);
+  g_assert_cmpuint (efp_test_daemon_count_log (d, "SHUTDOWN TRIGGERED"), ==, 1);
+}
+
+/* Stage 2 waits for stage 1: here stage 1 never acknowledges, so the stage timeout decides. */
+static void
+test_stages_with_silent_agent (Fixture *f, gconstpointer data)
+{
+  g_autoptr (EfpTestDaemon) d = daemon_with (
+    f, "[device:SimulatedDevice]\nagents=vm;nas\n"
+       "[agent:vm]\nstage=1\nstage-timeout-sec=2\n[agent:nas]\nstage=2\n"
+       "[policy:critical]\nmodule=critical-soc\ndebounce-sec=0\n");
+  g_autoptr (EfpTestSub) sub = efp_test_sub_new (f->port, (const gchar *[]) { "power-manager/+/cmd", NULL });
+  g_autoptr (EfpCommand) vm = NULL;
+  g_autoptr (EfpCommand) nas = NULL;
+  g_autofree gchar *l1 = NULL;
+  g_autofree gchar *l2 = NULL;
+  gint64 t1;
+
+  start (d, NULL);
+  g_assert_true (efp_test_publish (f->port, RAW, LOW));
+  l1 = efp_test_sub_wait (sub, "power-manager/*/cmd *", 5000);
+  t1 = g_get_real_time ();
+  g_assert_true (g_str_has_prefix (l1, "power-manager/vm/cmd "));
+  l2 = efp_test_sub_wait (sub, "power-manager/*/cmd *", 5000);
+  g_assert_true (g_str_has_prefix (l2, "power-manager/nas/cmd "));
+  g_assert_cmpint (g_get_real_time () - t1, >=, 1500 * 1000);
+  vm = parse_cmd (l1);
+  nas = parse_cmd (l2);
+  g_assert_cmpint (vm->stage, ==, 1);
+  g_assert_cmpint (nas->stage, ==, 2);
+  /* one issuance: the same command id for every agent */
+  g_assert_cmpstr (vm->id, ==, nas->id);
+  g_assert_true (efp_test_daemon_wait_log (d, "stage 1 of command", 1000));
+}
+
+/* Stage 2 goes as soon as stage 1 acknowledged. */
+static void
+test_stages_with_ack (Fixture *f, gconstpointer data)
+{
+  g_autoptr (EfpTestDaemon) d = daemon_with (
+    f, "[device:SimulatedDevice]\nagents=vm;nas\n"
+       "[agent:vm]\nstage=1\nstage-timeout-sec=30\n[agent:nas]\nstage=2\n"
+       "[policy:critical]\nmodule=critical-soc\ndebounce-sec=0\n");
+  g_autoptr (EfpTestSub) sub = efp_test_sub_new (f->port, (const gchar *[]) { "power-manager/+/cmd", NULL });
+  g_autoptr (EfpCommand) vm = NULL;
+  g_autofree gchar *l1 = NULL;
+  g_autofree gchar *l2 = NULL;
+  g_autofree gchar *ack = NULL;
+
+  start (d, NULL);
+  g_assert_true (efp_test_publish (f->port, RAW, LOW));
+  l1 = efp_test_sub_wait (sub, "power-manager/vm/cmd *", 5000);
+  vm = parse_cmd (l1);
+  g_assert_null (efp_test_sub_wait (sub, "power-manager/nas/cmd *", 1000));
+  ack = g_strdup_printf ("{\"id\":\"%s\",\"action\":\"shutdown\",\"result\":\"scheduled\","
+                         "\"detail\":\"in 60 s\"}", vm->id);
+  g_assert_true (efp_test_publish (f->port, "power-manager/vm/ack", ack));
+  l2 = efp_test_sub_wait (sub, "power-manager/nas/cmd *", 3000);
+  g_assert_nonnull (l2);
+  g_assert_true (efp_test_daemon_wait_log (d, "ACK vm scheduled", 1000));
+}
+
+static void
+test_dry_run (Fixture *f, gconstpointer data)
+{
+  g_autoptr (EfpTestDaemon) d = daemon_with (
+    f, "[device:SimulatedDevice]\nagents=pc\n[agent:pc]\n"
+       "[policy:critical]\nmodule=critical-soc\ndebounce-sec=0\n");
+  g_autoptr (EfpTestSub) sub = efp_test_sub_new (f->port, (const gchar *[]) { "power-manager/+/cmd", NULL });
+  g_autoptr (EfpCommand) cmd = NULL;
+  g_autofree gchar *line = NULL;
+
+  start (d, (const gchar *[]) { "--dry-run", NULL });
+  g_assert_true (efp_test_publish (f->port, RAW, LOW));
+  line = efp_test_sub_wait (sub, "power-manager/pc/cmd *", 5000);
+  cmd = parse_cmd (line);
+  g_assert_true (cmd->dry_run);
+}
+
+static void
+test_policy_dry_run_key (Fixture *f, gconstpointer data)
+{
+  g_autoptr (EfpTestDaemon) d = daemon_with (
+    f, "[device:SimulatedDevice]\nagents=pc\n[agent:pc]\n"
+       "[policy:critical]\nmodule=critical-soc\ndebounce-sec=0\ndry-run=true\n");
+  g_autoptr (EfpTestSub) sub = efp_test_sub_new (f->port, (const gchar *[]) { "power-manager/+/cmd", NULL });
+  g_autoptr (EfpCommand) cmd = NULL;
+  g_autofree gchar *line = NULL;
+
+  start (d, NULL);
+  g_assert_true (efp_test_publish (f->port, RAW, LOW));
+  line = efp_test_sub_wait (sub, "power-manager/pc/cmd *", 5000);
+  cmd = parse_cmd (line);
+  g_assert_true (cmd->dry_run);
+}
+
+/* A group is one virtual battery: a big full member keeps a small empty one from
+ * triggering; both empty trigger, and the command goes to every member's agents. */
+static void
+test_group_policy (Fixture *f, gconstpointer data)
+{
+  g_autoptr (EfpTestDaemon) d = daemon_with (
+    f, "[device:small]\nagents=a\ncapacity-wh=100\n[device:big]\nagents=b\ncapacity-wh=900\n"
+       "[agent:a]\n[agent:b]\n[group:rack]\ndevices=small;big\n"
+       "[policy:rack]\nmodule=critical-soc\ndevices=rack\ndebounce-sec=0\n");
+  g_autoptr (EfpTestSub) sub = efp_test_sub_new (
+    f->port, (const gchar *[]) { "power-manager/+/cmd", "bridge-ecoflow/rack/json/state", NULL });
+  g_autofree gchar *state = NULL;
+  g_autofree gchar *ca = NULL;
+  g_autofree gchar *cb = NULL;
+
+  start (d, NULL);
+  g_assert_true (efp_test_publish (f->port, "bridge-ecoflow/small/data",
+                                   "{\"soc\":5,\"grid_connected\":false,\"output_watts\":50}"));
+  g_assert_true (efp_test_publish (f->port, "bridge-ecoflow/big/data",
+                                   "{\"soc\":90,\"grid_connected\":true,\"output_watts\":70}"));
+  state = efp_test_sub_wait (sub, "bridge-ecoflow/rack/json/state *\"soc\":81.5*", 5000);
+  g_assert_nonnull (state);
+  g_assert_nonnull (strstr (state, "\"on_battery\":true"));
+  g_assert_nonnull (strstr (state, "\"output_watts\":120"));
+  g_assert_null (efp_test_sub_wait (sub, "power-manager/*/cmd *", 1000));
+  g_assert_true (efp_test_publish (f->port, "bridge-ecoflow/big/data",
+                                   "{\"soc\":6,\"grid_connected\":false}"));
+  ca = efp_test_sub_wait (sub, "power-manager/a/cmd *shutdown*", 5000);
+  cb = efp_test_sub_wait (sub, "power-manager/b/cmd *shutdown*", 5000);
+  g_assert_nonnull (ca);
+  g_assert_nonnull (cb);
+  g_assert_nonnull (strstr (ca, "\"device\":\"rack\""));
+}
+
+/* The cloud goes silent while on battery: comm-lost still ends in a shutdown. */
+static void
+test_silence_on_battery (Fixture *f, gconstpointer data)
+{
+  g_autoptr (EfpTestDaemon) d = daemon_with (
+    f, "[device:SimulatedDevice]\nagents=pc\n[agent:pc]\n"
+       "[policy:critical]\nmodule=critical-soc\nmax-data-gap-sec=1\n"
+       "[policy:blind]\nmodule=comm-lost\nsoc-min=10\nmax-data-gap-sec=1\nmax-blind-sec=3\n");
+  g_autoptr (EfpTestSub) sub = efp_test_sub_new (
+    f->port, (const gchar *[]) { "power-manager/+/cmd", "power-manager/events", NULL });
+  g_autofree gchar *cmd = NULL;
+  g_autofree gchar *stale = NULL;
+
+  start (d, NULL);
+  g_assert_true (efp_test_publish (f->port, RAW, "{\"soc\":60,\"grid_connected\":false}"));
+  /* then nothing: the station (or the internet) is gone */
+  stale = efp_test_sub_wait (sub, "power-manager/events *\"event\":\"stale\"*", 5000);
+  g_assert_nonnull (stale);
+  cmd = efp_test_sub_wait (sub, "power-manager/pc/cmd *shutdown*", 8000);
+  g_assert_nonnull (cmd);
+  g_assert_nonnull (strstr (cmd, "\"policy\":\"blind\""));
+  /* critical-soc never fired on stale data */
+  g_assert_cmpuint (efp_test_daemon_count_log (d, "SHUTDOWN TRIGGERED policy=critical"), ==, 0);
+}
+
+/* Silence while on grid: notify only. */
+static void
+test_silence_on_grid (Fixture *f, gconstpointer data)
+{
+  g_autoptr (EfpTestDaemon) d = daemon_with (
+    f, "[device:SimulatedDevice]\nagents=pc\n[agent:pc]\n"
+       "[policy:blind]\nmodule=comm-lost\nmax-data-gap-sec=1\nmax-blind-sec=2\n");
+  g_autoptr (EfpTestSub) sub = efp_test_sub_new (
+    f->port, (const gchar *[]) { "power-manager/+/cmd", "power-manager/events", NULL });
+  g_autofree gchar *stale = NULL;
+
+  start (d, NULL);
+  g_assert_true (efp_test_publish (f->port, RAW, "{\"soc\":60,\"grid_connected\":true}"));
+  stale = efp_test_sub_wait (sub, "power-manager/events *\"event\":\"stale\"*", 5000);
+  g_assert_nonnull (stale);
+  g_assert_null (efp_test_sub_wait (sub, "power-manager/pc/cmd *", 4000));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+#define ADD(path, fn) g_test_add (path, Fixture, NULL, setup, fn, teardown)
+  ADD ("/daemon/restart-mid-debounce", test_restart_mid_debounce);
+  ADD ("/daemon/restart-inside-cooldown", test_restart_inside_cooldown);
+  ADD ("/daemon/stages-with-silent-agent", test_stages_with_silent_agent);
+  ADD ("/daemon/stages-with-ack", test_stages_with_ack);
+  ADD ("/daemon/dry-run", test_dry_run);
+  ADD ("/daemon/policy-dry-run-key", test_policy_dry_run_key);
+  ADD ("/daemon/group-policy", test_group_policy);
+  ADD ("/daemon/silence-on-battery", test_silence_on_battery);
+  ADD ("/daemon/silence-on-grid", test_silence_on_grid);
+  return g_test_run ();
+}
