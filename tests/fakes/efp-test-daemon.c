@@ -135,6 +135,27 @@ efp_test_daemon_kill (EfpTestDaemon *d)
   stop_with (d, SIGKILL);
 }
 
+GPid
+efp_test_daemon_get_pid (EfpTestDaemon *d)
+{
+  const gchar *id = d->proc != NULL ? g_subprocess_get_identifier (d->proc) : NULL;
+  return id != NULL ? (GPid) g_ascii_strtoll (id, NULL, 10) : 0;
+}
+
+gint
+efp_test_daemon_terminate (EfpTestDaemon *d)
+{
+  gint status = -1;
+  if (d->proc == NULL)
+    return -1;
+  g_subprocess_send_signal (d->proc, SIGTERM);
+  g_subprocess_wait (d->proc, NULL, NULL);
+  if (g_subprocess_get_if_exited (d->proc))
+    status = g_subprocess_get_exit_status (d->proc);
+  g_clear_object (&d->proc);
+  return status;
+}
+
 gboolean
 efp_test_daemon_is_running (EfpTestDaemon *d)
 {

@@ -28,6 +28,10 @@ gboolean efp_test_daemon_start (EfpTestDaemon *d, const gchar *const *extra_args
 void efp_test_daemon_stop (EfpTestDaemon *d);        /* SIGTERM and wait */
 void efp_test_daemon_kill (EfpTestDaemon *d);        /* SIGKILL, like a crash */
 gboolean efp_test_daemon_is_running (EfpTestDaemon *d);
+/* The daemon's process id, for signals (SIGHUP). */
+GPid efp_test_daemon_get_pid (EfpTestDaemon *d);
+/* SIGTERM, wait, and return the exit status (-1 when killed by a signal). */
+gint efp_test_daemon_terminate (EfpTestDaemon *d);
 gchar *efp_test_daemon_get_log (EfpTestDaemon *d);
 /* Wait until the log contains @needle (glob-free substring); FALSE on timeout. */
 gboolean efp_test_daemon_wait_log (EfpTestDaemon *d, const gchar *needle, guint timeout_ms);
