@@ -161,6 +161,41 @@ test_reload_and_term (void)
   g_assert_nonnull (strstr (retained, "offline"));
 }
 
+static gint
+run_simulate (const gchar *const *args, gchar **err)
+{
+  g_autofree gchar *exe =
+    g_build_filename (g_getenv ("EFP_BUILD_ROOT"), "daemon", "ecoflow-simulate", NULL);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  gint status;
+  guint i;
+  g_ptr_array_add (argv, exe);
+  for (i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+  g_assert_true (g_spawn_sync (NULL, (gchar **) argv->pdata, NULL, G_SPAWN_STDOUT_TO_DEV_NULL,
+                               NULL, NULL, NULL, err, &status, NULL));
+  return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+}
+
+/* ecoflow-simulate: 64 bad usage, 65 bad scenario, 69 no broker. */
+static void
+test_simulate_exit_codes (void)
+{
+  g_autofree gchar *bad = tmp_file ("bad.json", "{\"steps\":[{\"duration_sec\":1}]}");
+  g_autofree gchar *notjson = tmp_file ("nj.json", "steps: 1");
+  g_autofree gchar *err = NULL;
+  g_autoptr (EfpTestBroker) broker = efp_test_broker_new ();
+  g_autofree gchar *port = g_strdup_printf ("%u", efp_test_broker_get_port (broker));
+
+  g_assert_cmpint (run_simulate ((const gchar *[]) { "--format", "xml", NULL }, NULL), ==, 64);
+  g_assert_cmpint (run_simulate ((const gchar *[]) { "--scenario", bad, NULL }, &err), ==, 65);
+  g_assert_nonnull (strstr (err, "step 1"));
+  g_assert_cmpint (run_simulate ((const gchar *[]) { "--scenario", notjson, NULL }, NULL), ==, 65);
+  /* nothing listens on this port: the broker is not started */
+  g_assert_cmpint (run_simulate ((const gchar *[]) { "--host", "127.0.0.1", "--port", port, NULL }, NULL), ==, 69);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -170,5 +205,6 @@ main (int argc, char **argv)
   g_test_add_func ("/daemon-cli/check-config-masks-secrets", test_check_config_masks_secrets);
   g_test_add_func ("/daemon-cli/seed-env-file", test_seed_env_file);
   g_test_add_func ("/daemon-cli/reload-and-term", test_reload_and_term);
+  g_test_add_func ("/daemon-cli/simulate-exit-codes", test_simulate_exit_codes);
   return g_test_run ();
 }
