@@ -442,6 +442,141 @@ test_no_busy_loop (void)
   recorder_clear (&r);
 }
 
+/* ---- TLS ---- */
+
+static void
+run_openssl (const gchar *dir, const gchar *const *argv)
+{
+  g_autoptr (GError) error = NULL;
+  gint status = 0;
+  g_assert_true (
+      g_spawn_sync (dir, (gchar **)argv, NULL,
+                    G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                    NULL, NULL, NULL, NULL, &status, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+}
+
+/* A throw-away CA (@name.pem) in @dir; with @server, a server certificate
+ * for 127.0.0.1 signed by it (server.pem, server.key). */
+static void
+make_ca (const gchar *dir, const gchar *name, gboolean server)
+{
+  g_autofree gchar *key = g_strdup_printf ("%s.key", name);
+  g_autofree gchar *pem = g_strdup_printf ("%s.pem", name);
+  const gchar *ca[]
+      = { "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",          "-keyout", key,
+          "-out",    pem,   "-days", "2",       "-subj",    "/CN=efp test CA", NULL };
+  const gchar *csr[] = { "openssl",    "req",  "-newkey",    "rsa:2048", "-nodes",        "-keyout",
+                         "server.key", "-out", "server.csr", "-subj",    "/CN=127.0.0.1", NULL };
+  const gchar *sign[] = { "openssl", "x509",       "-req",   "-in", "server.csr",
+                          "-CA",     pem,          "-CAkey", key,   "-CAcreateserial",
+                          "-out",    "server.pem", "-days",  "2",   "-extfile",
+                          "san.ext", NULL };
+  g_autofree gchar *ext = g_build_filename (dir, "san.ext", NULL);
+
+  run_openssl (dir, ca);
+  if (!server)
+    return;
+  g_assert_true (
+      g_file_set_contents (ext, "subjectAltName=IP:127.0.0.1,DNS:localhost\n", -1, NULL));
+  run_openssl (dir, csr);
+  run_openssl (dir, sign);
+}
+
+static EfpMqttClient *
+make_tls_client (guint16 port, const gchar *id, const gchar *ca_file, Recorder *r)
+{
+  EfpMqttOptions opts = { 0 };
+  g_autoptr (GError) error = NULL;
+  EfpMqttClient *client;
+
+  opts.host = "127.0.0.1";
+  opts.port = port;
+  opts.client_id = id;
+  opts.clean_session = TRUE;
+  opts.tls = TRUE;
+  opts.ca_file = ca_file;
+  opts.backoff_initial_ms = 100;
+  opts.backoff_max_ms = 400;
+  client = efp_mqtt_client_new (&opts, &error);
+  g_assert_no_error (error);
+  g_signal_connect (client, "connected", G_CALLBACK (on_connected), r);
+  g_signal_connect (client, "disconnected", G_CALLBACK (on_disconnected), r);
+  g_signal_connect (client, "message", G_CALLBACK (on_message), r);
+  return client;
+}
+
+/* TLS with the right CA connects and carries messages; a server the CA did
+ * not sign is refused (verification is always on); neither spins. */
+static void
+test_tls (void)
+{
+  g_autoptr (EfpTestBroker) broker = efp_test_broker_new ();
+  const gchar *dir = efp_test_broker_get_dir (broker);
+  g_autofree gchar *ca = g_build_filename (dir, "ca.pem", NULL);
+  g_autofree gchar *other_ca = g_build_filename (dir, "other.pem", NULL);
+  g_autofree gchar *extra = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (EfpMqttClient) good = NULL;
+  g_autoptr (EfpMqttClient) bad = NULL;
+  Recorder rg, rb;
+  guint64 wakeups;
+
+  make_ca (dir, "ca", TRUE);
+  make_ca (dir, "other", FALSE);
+  extra
+      = g_strdup_printf ("cafile %s\ncertfile %s/server.pem\nkeyfile %s/server.key", ca, dir, dir);
+  efp_test_broker_set_extra_config (broker, extra);
+  g_assert_true (efp_test_broker_start (broker, &error));
+  g_assert_no_error (error);
+
+  recorder_init (&rg);
+  good = make_tls_client (efp_test_broker_get_port (broker), "tls-good", ca, &rg);
+  efp_mqtt_client_subscribe (good, "tls/#", 1);
+  efp_mqtt_client_start (good);
+  g_assert_true (wait_count (&rg.connected, 1, 5000));
+  publish_ok (good, "tls/x", "secret", FALSE);
+  g_assert_true (wait_message (&rg, "tls/x", "secret", 5000));
+  wakeups = efp_mqtt_client_get_wakeups (good);
+  g_test_message ("%" G_GUINT64_FORMAT " wakeups for a TLS connect and a round trip", wakeups);
+  g_assert_cmpuint (wakeups, <, 50);
+
+  recorder_init (&rb);
+  bad = make_tls_client (efp_test_broker_get_port (broker), "tls-bad", other_ca, &rb);
+  efp_mqtt_client_start (bad);
+  spin_for (3000);
+  g_assert_cmpuint (rb.connected, ==, 0);
+  g_assert_cmpuint (rb.disconnected, >=, 1);
+  wakeups = efp_mqtt_client_get_wakeups (bad);
+  g_test_message ("%" G_GUINT64_FORMAT " wakeups in 3 s refusing an untrusted server", wakeups);
+  g_assert_cmpuint (wakeups, <, 60);
+  recorder_clear (&rg);
+  recorder_clear (&rb);
+}
+
+/* TLS to a port nobody listens on: the HUP case of STYLE.md 5 item 4. */
+static void
+test_tls_broker_down (void)
+{
+  g_autoptr (EfpTestBroker) broker = efp_test_broker_new ();
+  g_autofree gchar *ca = g_build_filename (efp_test_broker_get_dir (broker), "ca.pem", NULL);
+  g_autoptr (EfpMqttClient) client = NULL;
+  Recorder r;
+  guint64 wakeups;
+
+  make_ca (efp_test_broker_get_dir (broker), "ca", FALSE);
+  recorder_init (&r);
+  client = make_tls_client (efp_test_broker_get_port (broker), "tls-down", ca, &r);
+  efp_mqtt_client_start (client);
+  spin_for (3000);
+  wakeups = efp_mqtt_client_get_wakeups (client);
+  g_test_message ("%" G_GUINT64_FORMAT " wakeups in 3 s, TLS, broker down", wakeups);
+  g_assert_cmpuint (r.connected, ==, 0);
+  g_assert_cmpuint (wakeups, <, 40);
+  recorder_clear (&r);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -458,5 +593,7 @@ main (int argc, char **argv)
   g_test_add_func ("/mqtt-client/stop-is-clean", test_stop_is_clean);
   g_test_add_func ("/mqtt-client/refused-then-credentials", test_refused_then_credentials);
   g_test_add_func ("/mqtt-client/no-busy-loop", test_no_busy_loop);
+  g_test_add_func ("/mqtt-client/tls", test_tls);
+  g_test_add_func ("/mqtt-client/tls-broker-down", test_tls_broker_down);
   return g_test_run ();
 }
