@@ -799,6 +799,24 @@ on_cloud_frame (EfpCloud *cloud, const gchar *serial, GBytes *payload, gpointer 
     }
 }
 
+/* The cloud says the station itself is unreachable: its last data is stale now,
+ * whatever the gap timer says (SPEC 7.4). */
+static void
+on_cloud_device_status (EfpCloud *cloud, const gchar *serial, gboolean online,
+                        gpointer user_data)
+{
+  EfpDaemon *self = user_data;
+  EfpDevice *dev = ensure_device (self, serial);
+
+  g_message ("device %s: the cloud reports it %s", dev->name, online ? "online" : "offline");
+  if (online || dev->stale || dev->last_frame_us == 0)
+    return;
+  dev->stale = TRUE;
+  publish_event (self, dev->name, NULL, "stale", "the EcoFlow cloud reports the device offline");
+  publish_device (self, dev);
+  update_groups_of (self, dev);
+}
+
 static void
 on_cloud_connection (EfpCloud *cloud, gboolean connected, gpointer user_data)
 {
@@ -815,6 +833,7 @@ start_cloud (EfpDaemon *self, GError **error)
     return FALSE;
   g_signal_connect (self->cloud, "frame", G_CALLBACK (on_cloud_frame), self);
   g_signal_connect (self->cloud, "connection-changed", G_CALLBACK (on_cloud_connection), self);
+  g_signal_connect (self->cloud, "device-status", G_CALLBACK (on_cloud_device_status), self);
   efp_cloud_start (self->cloud);
   return TRUE;
 }
