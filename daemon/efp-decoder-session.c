@@ -53,6 +53,12 @@ efp_decoder_session_feed (EfpDecoderSession *self, const guint8 *data, gsize len
   self->scratch = self->reading;
   if (!self->vtable->decode (self->context, data, len, &self->scratch, error))
     {
+      /* a reason is one log line, whatever a (third-party) decoder put in it */
+      if (error != NULL && *error != NULL)
+        g_strdelimit ((*error)->message, "\r\n", ' ');
+      else if (error != NULL)
+        g_set_error (error, EFP_DECODER_ERROR, EFP_DECODER_ERROR_MALFORMED,
+                     "%s: frame refused without a reason", self->vtable->name);
       self->n_errors++;
       return FALSE;
     }
