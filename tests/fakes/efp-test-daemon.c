@@ -1,5 +1,6 @@
 /* efp-test-daemon.c: spawn the real daemon and real MQTT clients for tests. */
 #include "efp-test-daemon.h"
+#include "efp-test-broker.h"
 
 #include <fcntl.h>
 #include <glib/gstdio.h>
@@ -109,6 +110,8 @@ efp_test_daemon_start (EfpTestDaemon *d, const gchar *const *extra_args, GError 
     g_subprocess_launcher_take_stderr_fd (l, fd);
   }
   g_subprocess_launcher_setenv (l, "G_DEBUG", "fatal-criticals", TRUE);
+  /* a test that dies takes its daemon with it */
+  g_subprocess_launcher_set_child_setup (l, efp_test_child_setup_die_with_parent, NULL, NULL);
   d->proc = g_subprocess_launcher_spawnv (l, (const gchar *const *) argv->pdata, error);
   return d->proc != NULL;
 }
@@ -261,6 +264,7 @@ efp_test_sub_new (guint16 port, const gchar *const *topics)
     }
   g_ptr_array_add (argv, NULL);
   g_subprocess_launcher_set_stdout_file_path (l, s->out_path);
+  g_subprocess_launcher_set_child_setup (l, efp_test_child_setup_die_with_parent, NULL, NULL);
   s->proc = g_subprocess_launcher_spawnv (l, (const gchar *const *) argv->pdata, &error);
   g_assert_no_error (error);
   /* subscribed once a probe message comes back */
