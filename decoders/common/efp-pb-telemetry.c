@@ -214,6 +214,7 @@ decide_grid (EfpStation *st, const GridSignals *g, EfpGridMode mode)
           {
             st->grid = g->flag ? EFP_TRISTATE_TRUE : EFP_TRISTATE_FALSE;
             st->grid_source = EFP_GRID_SOURCE_CHARGER_FLAG;
+            st->grid_flag_seen = TRUE;
           }
         else if (g->has_ac_watts && g->ac_watts > EFP_GRID_MIN_AC_IN_WATTS)
           {
@@ -223,6 +224,15 @@ decide_grid (EfpStation *st, const GridSignals *g, EfpGridMode mode)
         else if (g->has_ac_volts && g->ac_volts >= EFP_GRID_MIN_AC_IN_VOLTS)
           {
             st->grid = EFP_TRISTATE_TRUE;
+            st->grid_source = EFP_GRID_SOURCE_AC_IN_VOLTS;
+          }
+        else if (g->has_ac_volts && !st->grid_flag_seen)
+          {
+            /* a station that never sends the charger flag (DELTA 3 / Pro 3 class) would
+             * otherwise never be seen on battery: there the AC input voltage is the grid
+             * (~7 V of noise when unplugged). Stations with the flag (RIVER 3 reads 0 V
+             * while not charging) are decided by the flag alone. */
+            st->grid = EFP_TRISTATE_FALSE;
             st->grid_source = EFP_GRID_SOURCE_AC_IN_VOLTS;
           }
         /* otherwise nothing in this frame says anything: keep the last value */

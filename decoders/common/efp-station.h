@@ -41,6 +41,7 @@ typedef struct
   EfpKnown output_watts;
   EfpTristate grid;
   const gchar *grid_source; /* static string */
+  gboolean grid_flag_seen;  /* the station sends the AC charger flag: only it decides "absent" */
   gboolean model_fixed;     /* named by the setup: frames do not rename it */
   gchar model[EFP_READING_MODEL_LEN];
   EfpStationPack packs[EFP_READING_MAX_PACKS];

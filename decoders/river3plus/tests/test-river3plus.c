@@ -217,7 +217,8 @@ test_grid_source_charger_flag (void)
   g_assert_cmpint (r->grid_connected, ==, EFP_TRISTATE_FALSE);
 }
 
-/* auto: without the charger flag, AC-in watts above 5 W, then AC-in volts */
+/* auto: without the charger flag, AC-in watts above 5 W, then AC-in volts (which also
+ * says absent on a station that never sends the flag) */
 static void
 test_grid_auto_fallbacks (void)
 {
@@ -231,19 +232,33 @@ test_grid_auto_fallbacks (void)
   g_autoptr (GBytes) f3w = efp_test_envelope_wrap (display_3w, 6, 2, 254, 21, TRUE, 79, 0);
   const EfpReading *r;
 
+  /* a station that has never sent the charger flag: its AC input voltage decides both ways */
   r = feed_ok (s, f7);
-  g_assert_cmpint (r->grid_connected, ==, EFP_TRISTATE_UNKNOWN);
+  g_assert_cmpint (r->grid_connected, ==, EFP_TRISTATE_FALSE);
+  g_assert_cmpstr (r->grid_source, ==, "ac-in-volts");
   r = feed_ok (s, f230);
   g_assert_cmpint (r->grid_connected, ==, EFP_TRISTATE_TRUE);
   g_assert_cmpstr (r->grid_source, ==, "ac-in-volts");
-  /* low voltage or 3 W prove nothing: the last answer stays */
   r = feed_ok (s, f7);
+  g_assert_cmpint (r->grid_connected, ==, EFP_TRISTATE_FALSE);
+  /* 3 W of AC input proves nothing: the last answer stays */
   r = feed_ok (s, f3w);
-  g_assert_cmpint (r->grid_connected, ==, EFP_TRISTATE_TRUE);
+  g_assert_cmpint (r->grid_connected, ==, EFP_TRISTATE_FALSE);
   g_assert_cmpstr (r->grid_source, ==, "ac-in-volts");
+  r = feed_ok (s, f230);
+  g_assert_cmpint (r->grid_connected, ==, EFP_TRISTATE_TRUE);
   /* the charger flag says 0: gone, whatever came before */
   r = feed_ok (s, vec ("river3_r655_get_reply_ac_unplugged"));
   g_assert_cmpint (r->grid_connected, ==, EFP_TRISTATE_FALSE);
+  g_assert_cmpstr (r->grid_source, ==, "charger-flag");
+  /* once the flag is known, 230 V says present, but a low voltage alone no longer says
+   * absent (a RIVER 3 reads 0 V on AC when not charging) */
+  r = feed_ok (s, f230);
+  g_assert_cmpint (r->grid_connected, ==, EFP_TRISTATE_TRUE);
+  r = feed_ok (s, f7);
+  g_assert_cmpint (r->grid_connected, ==, EFP_TRISTATE_TRUE);
+  g_assert_cmpstr (r->grid_source, ==, "ac-in-volts");
+  r = feed_ok (s, vec ("river3_r655_get_reply_ac_unplugged"));
   g_assert_cmpstr (r->grid_source, ==, "charger-flag");
 }
 
