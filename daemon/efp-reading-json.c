@@ -1,5 +1,6 @@
 /* efp-reading-json.c: EfpReading -> CONTRACT 4.2 JSON (daemon and ecoflow-decode share it). */
 #include "efp-reading-json.h"
+#include "efp-json.h"
 
 #include <math.h>
 
@@ -12,7 +13,8 @@ add_number (JsonBuilder *b, const gchar *name, gdouble v)
   else if (v == floor (v) && fabs (v) < 1e15)
     json_builder_add_int_value (b, (gint64) v);
   else
-    /* three decimals is the precision of every source we decode */
+    /* three decimals is the precision of every source we decode; efp_json_to_string
+     * prints it as such */
     json_builder_add_double_value (b, round (v * 1000.0) / 1000.0);
 }
 
@@ -98,11 +100,9 @@ gchar *
 efp_reading_to_json (const EfpReading *r, const EfpReadingMeta *meta)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
   g_autoptr (JsonNode) root = NULL;
 
   efp_reading_build_json (b, r, meta);
   root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  return json_generator_to_data (gen, NULL);
+  return efp_json_to_string (root, 0);
 }

@@ -1,5 +1,6 @@
 /* efp-ctl-json.c: GVariant -> JSON without json_gvariant_serialize's NaN output. */
 #include "efp-ctl-json.h"
+#include "efp-json.h"
 
 #include <math.h>
 
@@ -105,12 +106,6 @@ efp_ctl_json_from_variant (GVariant *value)
 gchar *
 efp_ctl_json_to_string (JsonNode *root, gboolean pretty)
 {
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
-  g_autofree gchar *text = NULL;
-
-  json_generator_set_root (gen, root);
-  json_generator_set_pretty (gen, pretty);
-  json_generator_set_indent (gen, 2);
-  text = json_generator_to_data (gen, NULL);
+  g_autofree gchar *text = efp_json_to_string (root, pretty ? 2 : 0);
   return g_strconcat (text, "\n", NULL);
 }
