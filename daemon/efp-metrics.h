@@ -1,0 +1,30 @@
+/* efp-metrics.h: Prometheus text exposition on [metrics] listen:port, /metrics. */
+#pragma once
+
+#include <glib.h>
+#include "efp-reading-json.h"
+
+G_BEGIN_DECLS
+
+typedef struct _EfpMetrics EfpMetrics;
+
+EfpMetrics *efp_metrics_new (const gchar *listen, guint16 port);
+/* Bind and serve; FALSE with @error when the address cannot be bound. */
+gboolean efp_metrics_start (EfpMetrics *self, GError **error);
+void efp_metrics_free (EfpMetrics *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (EfpMetrics, efp_metrics_free)
+
+void efp_metrics_update_device (EfpMetrics *self, const EfpReading *reading,
+                                const EfpReadingMeta *meta);
+/* @phase: idle|armed|triggered|cooldown; @deadline_us 0 when none */
+void efp_metrics_update_policy (EfpMetrics *self, const gchar *name, const gchar *phase,
+                                gint64 deadline_us);
+void efp_metrics_update_agent (EfpMetrics *self, const gchar *id, gboolean online,
+                               gint64 last_seen_us);
+void efp_metrics_set_connected (EfpMetrics *self, gboolean mqtt, gboolean cloud);
+/* Counters: frames accepted/dropped per device, commands sent per action, events per kind. */
+void efp_metrics_count_frame (EfpMetrics *self, const gchar *device, gboolean accepted);
+void efp_metrics_count_command (EfpMetrics *self, const gchar *action);
+void efp_metrics_count_event (EfpMetrics *self, const gchar *event);
+
+G_END_DECLS
