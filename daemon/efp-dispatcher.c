@@ -259,7 +259,15 @@ start_stage (Issuance *is, gint stage)
       deliver (is, d);
     }
   if (next_stage (is, stage) >= 0)
-    is->stage_timer = g_timeout_add_seconds (timeout, on_stage_timeout, is);
+    {
+      is->stage_timer = g_timeout_add_seconds (timeout, on_stage_timeout, is);
+      /* agents already known to be offline do not hold up the next stage */
+      if (stage_done (is, stage))
+        {
+          g_message ("stage %d of command %s done; telling the next stage", stage, is->cmd->id);
+          advance_stage (is);
+        }
+    }
 }
 
 static void
@@ -324,7 +332,15 @@ efp_dispatcher_send (EfpDispatcher *self, const gchar *action, const gchar *cons
     for (i = 0; i < self->issuances->len; i++)
       {
         Issuance *old = self->issuances->pdata[i];
+        guint j;
         g_clear_handle_id (&old->stage_timer, g_source_remove);
+        /* nor is an unacked shutdown resent to an agent told to abort: it would come after */
+        for (j = 0; g_str_equal (old->cmd->action, "shutdown") && j < old->deliveries->len; j++)
+          {
+            Delivery *od = old->deliveries->pdata[j];
+            if (g_hash_table_contains (seen, od->agent))
+              g_clear_handle_id (&od->ack_timer, g_source_remove);
+          }
       }
   g_ptr_array_add (self->issuances, is);
   /* keep a bounded history */
@@ -345,6 +361,17 @@ parse_object (const gchar *payload, gsize len, JsonParser *parser)
   return root != NULL && JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
 }
 
+/* The string member @name, or @def. Unlike json_object_get_string_member_with_default (), an
+ * object or array there is no critical: peers send what they like. */
+static const gchar *
+get_string (JsonObject *o, const gchar *name, const gchar *def)
+{
+  JsonNode *n = json_object_get_member (o, name);
+  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
+    return def;
+  return json_node_get_string (n);
+}
+
 void
 efp_dispatcher_handle_status (EfpDispatcher *self, const gchar *agent, const gchar *payload,
                               gsize len)
@@ -358,7 +385,7 @@ efp_dispatcher_handle_status (EfpDispatcher *self, const gchar *agent, const gch
   if (len == 0)
     return; /* a cleared retained status */
   o = parse_object (payload, len, parser);
-  if (o == NULL || (state = json_object_get_string_member_with_default (o, "state", NULL)) == NULL)
+  if (o == NULL || (state = get_string (o, "state", NULL)) == NULL)
     {
       g_warning ("agent %s: status is not {\"state\":...} JSON; ignored", agent);
       return;
@@ -371,9 +398,9 @@ efp_dispatcher_handle_status (EfpDispatcher *self, const gchar *agent, const gch
   info->online = online;
   info->last_seen_us = g_get_real_time ();
   g_free (info->host);
-  info->host = g_strdup (json_object_get_string_member_with_default (o, "host", NULL));
+  info->host = g_strdup (get_string (o, "host", NULL));
   g_free (info->version);
-  info->version = g_strdup (json_object_get_string_member_with_default (o, "version", NULL));
+  info->version = g_strdup (get_string (o, "version", NULL));
   if (self->cb.agent_changed != NULL)
     self->cb.agent_changed (self->user_data, info);
   check_stages (self);
@@ -389,13 +416,13 @@ efp_dispatcher_handle_ack (EfpDispatcher *self, const gchar *agent, const gchar 
   EfpAgentInfo *info;
   guint i, j;
 
-  if (o == NULL || (id = json_object_get_string_member_with_default (o, "id", NULL)) == NULL ||
-      (result = json_object_get_string_member_with_default (o, "result", NULL)) == NULL)
+  if (o == NULL || (id = get_string (o, "id", NULL)) == NULL ||
+      (result = get_string (o, "result", NULL)) == NULL)
     {
       g_warning ("agent %s: ack is not {\"id\":...,\"result\":...} JSON; ignored", agent);
       return;
     }
-  detail = json_object_get_string_member_with_default (o, "detail", "");
+  detail = get_string (o, "detail", "");
   /* the seed's words for the demo timeline */
   g_message ("ACK %s %s%s%s (command %s)", agent, result, *detail ? ": " : "", detail, id);
   info = efp_dispatcher_get_agent (self, agent);

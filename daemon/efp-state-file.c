@@ -99,15 +99,6 @@ add_double (JsonBuilder *b, const gchar *name, gdouble v)
     json_builder_add_double_value (b, v);
 }
 
-static gdouble
-get_double (JsonObject *o, const gchar *name)
-{
-  JsonNode *n = json_object_get_member (o, name);
-  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n))
-    return NAN;
-  return json_node_get_double (n);
-}
-
 gboolean
 efp_state_file_save (EfpStateFile *self, const gchar *path, GError **error)
 {
@@ -218,29 +209,195 @@ efp_state_file_save (EfpStateFile *self, const gchar *path, GError **error)
   return TRUE;
 }
 
-static gint64
-get_int (JsonObject *o, const gchar *name)
+/* Reading is strict: a member of the wrong type or range is a corrupt file, never a silent
+ * 0 (a soc or grid of 0 would look like a dying battery). Absent or null members are unknown. */
+typedef struct
 {
-  JsonNode *n = json_object_get_member (o, name);
-  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n))
-    return 0;
-  return json_node_get_int (n);
+  const gchar *path;
+  gchar *where; /* e.g. "devices[2]", for the message */
+  GError **error;
+} Reader;
+
+static gboolean
+bad_member (Reader *rd, const gchar *name, const gchar *expected)
+{
+  g_set_error (rd->error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "state file %s: %s%s%s: expected %s",
+               rd->path, rd->where, *rd->where != '\0' && name != NULL ? "." : "",
+               name != NULL ? name : "", expected);
+  return FALSE;
 }
 
-static const gchar *
-get_str (JsonObject *o, const gchar *name)
+static JsonNode *
+member (JsonObject *o, const gchar *name)
 {
   JsonNode *n = json_object_get_member (o, name);
-  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (n);
+  return n != NULL && !JSON_NODE_HOLDS_NULL (n) ? n : NULL;
 }
 
-static JsonArray *
-get_array (JsonObject *o, const gchar *name)
+static gboolean
+node_is (JsonNode *n, GType type)
 {
-  JsonNode *n = json_object_get_member (o, name);
-  return n != NULL && JSON_NODE_HOLDS_ARRAY (n) ? json_node_get_array (n) : NULL;
+  return JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == type;
+}
+
+/* Leaves *out alone when absent. */
+static gboolean
+read_int (Reader *rd, JsonObject *o, const gchar *name, gint64 min, gint64 max, gint64 *out)
+{
+  JsonNode *n = member (o, name);
+  if (n == NULL)
+    return TRUE;
+  if (!node_is (n, G_TYPE_INT64) || json_node_get_int (n) < min || json_node_get_int (n) > max)
+    {
+      g_autofree gchar *expected = NULL;
+      if (min == G_MININT64)
+        expected = g_strdup ("an integer");
+      else
+        expected = g_strdup_printf ("an integer from %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT,
+                                    min, max);
+      return bad_member (rd, name, expected);
+    }
+  *out = json_node_get_int (n);
+  return TRUE;
+}
+
+static gboolean
+number_of (JsonNode *n, gdouble *out)
+{
+  if (node_is (n, G_TYPE_DOUBLE))
+    *out = json_node_get_double (n);
+  else if (node_is (n, G_TYPE_INT64))
+    *out = (gdouble) json_node_get_int (n);
+  else
+    return FALSE;
+  return TRUE;
+}
+
+/* NAN when absent or null. */
+static gboolean
+read_double (Reader *rd, JsonObject *o, const gchar *name, gdouble *out)
+{
+  JsonNode *n = member (o, name);
+  *out = NAN;
+  if (n != NULL && !number_of (n, out))
+    return bad_member (rd, name, "a number");
+  return TRUE;
+}
+
+static gboolean
+read_str (Reader *rd, JsonObject *o, const gchar *name, gboolean required, const gchar **out)
+{
+  JsonNode *n = member (o, name);
+  *out = NULL;
+  if (n == NULL && !required)
+    return TRUE;
+  if (n == NULL || !node_is (n, G_TYPE_STRING))
+    return bad_member (rd, name, "a string");
+  *out = json_node_get_string (n);
+  return TRUE;
+}
+
+static gboolean
+read_array (Reader *rd, JsonObject *o, const gchar *name, JsonArray **out)
+{
+  JsonNode *n = member (o, name);
+  *out = NULL;
+  if (n != NULL && !JSON_NODE_HOLDS_ARRAY (n))
+    return bad_member (rd, name, "an array");
+  *out = n != NULL ? json_node_get_array (n) : NULL;
+  return TRUE;
+}
+
+/* Element @i of the top-level array @name, which must be an object. */
+static JsonObject *
+entry (Reader *rd, JsonArray *a, const gchar *name, guint i)
+{
+  JsonNode *n = json_array_get_element (a, i);
+  g_free (rd->where);
+  rd->where = g_strdup_printf ("%s[%u]", name, i);
+  if (!JSON_NODE_HOLDS_OBJECT (n))
+    {
+      bad_member (rd, NULL, "an object");
+      return NULL;
+    }
+  return json_node_get_object (n);
+}
+
+static gboolean
+read_policy (Reader *rd, EfpStateFile *self, JsonObject *p)
+{
+  EfpPolicyState s = { 0 };
+  const gchar *policy, *target;
+  gint64 phase = EFP_POLICY_PHASE_IDLE;
+  JsonArray *aux, *aux_us;
+  guint j;
+
+  if (!read_str (rd, p, "policy", TRUE, &policy) || !read_str (rd, p, "target", TRUE, &target) ||
+      !read_int (rd, p, "phase", EFP_POLICY_PHASE_IDLE, EFP_POLICY_PHASE_COOLDOWN, &phase) ||
+      !read_int (rd, p, "armed_since_us", G_MININT64, G_MAXINT64, &s.armed_since_us) ||
+      !read_int (rd, p, "triggered_at_us", G_MININT64, G_MAXINT64, &s.triggered_at_us) ||
+      !read_int (rd, p, "stale_since_us", G_MININT64, G_MAXINT64, &s.stale_since_us) ||
+      !read_array (rd, p, "aux", &aux) || !read_array (rd, p, "aux_us", &aux_us))
+    return FALSE;
+  s.phase = (EfpPolicyPhase) phase;
+  for (j = 0; aux != NULL && j < json_array_get_length (aux) && j < G_N_ELEMENTS (s.aux); j++)
+    if (!number_of (json_array_get_element (aux, j), &s.aux[j]))
+      return bad_member (rd, "aux", "an array of numbers");
+  for (j = 0; aux_us != NULL && j < json_array_get_length (aux_us) && j < G_N_ELEMENTS (s.aux_us);
+       j++)
+    {
+      JsonNode *n = json_array_get_element (aux_us, j);
+      if (!node_is (n, G_TYPE_INT64))
+        return bad_member (rd, "aux_us", "an array of integers");
+      s.aux_us[j] = json_node_get_int (n);
+    }
+  efp_state_file_set_policy (self, policy, target, &s);
+  return TRUE;
+}
+
+static gboolean
+read_command (Reader *rd, EfpStateFile *self, JsonObject *c)
+{
+  const gchar *id, *agent, *action, *policy, *device;
+  EfpSentCommand sc = { 0 };
+
+  if (!read_str (rd, c, "id", TRUE, &id) || !read_str (rd, c, "agent", TRUE, &agent) ||
+      !read_str (rd, c, "action", TRUE, &action) || !read_str (rd, c, "policy", FALSE, &policy) ||
+      !read_str (rd, c, "device", FALSE, &device) ||
+      !read_int (rd, c, "issued_at", G_MININT64, G_MAXINT64, &sc.issued_at))
+    return FALSE;
+  sc.id = (gchar *) id;
+  sc.agent = (gchar *) agent;
+  sc.action = (gchar *) action;
+  sc.policy = (gchar *) policy;
+  sc.device = (gchar *) device;
+  efp_state_file_add_command (self, &sc);
+  return TRUE;
+}
+
+static gboolean
+read_device (Reader *rd, EfpStateFile *self, JsonObject *d)
+{
+  const gchar *name, *model;
+  gint64 grid = EFP_TRISTATE_UNKNOWN, remain = -1, last_frame_us = 0;
+  EfpReading r;
+
+  efp_reading_init (&r);
+  if (!read_str (rd, d, "name", TRUE, &name) || !read_str (rd, d, "model", FALSE, &model) ||
+      !read_int (rd, d, "last_frame_us", G_MININT64, G_MAXINT64, &last_frame_us) ||
+      !read_double (rd, d, "soc", &r.soc) ||
+      !read_int (rd, d, "grid", EFP_TRISTATE_UNKNOWN, EFP_TRISTATE_TRUE, &grid) ||
+      !read_double (rd, d, "input_watts", &r.input_watts) ||
+      !read_double (rd, d, "output_watts", &r.output_watts) ||
+      !read_double (rd, d, "temp_celsius", &r.temp_celsius) ||
+      !read_int (rd, d, "remain_minutes", -1, G_MAXINT, &remain))
+    return FALSE;
+  r.grid_connected = (EfpTristate) grid;
+  r.remain_minutes = (gint) remain;
+  if (model != NULL)
+    g_strlcpy (r.model, model, sizeof (r.model));
+  efp_state_file_set_device (self, name, &r, last_frame_us);
+  return TRUE;
 }
 
 EfpStateFile *
@@ -252,9 +409,11 @@ efp_state_file_load (const gchar *path, GError **error)
   g_autofree gchar *data = NULL;
   gsize len;
   JsonNode *root;
-  JsonObject *o;
-  JsonArray *a;
-  guint i, j;
+  JsonObject *o, *e;
+  JsonArray *policies, *commands, *devices;
+  Reader rd;
+  gboolean ok = TRUE;
+  guint i;
 
   if (!g_file_get_contents (path, &data, &len, &local))
     {
@@ -273,69 +432,20 @@ efp_state_file_load (const gchar *path, GError **error)
       return NULL;
     }
   o = json_node_get_object (root);
-  if ((a = get_array (o, "policies")) != NULL)
-    for (i = 0; i < json_array_get_length (a); i++)
-      {
-        JsonNode *n = json_array_get_element (a, i);
-        JsonObject *p;
-        EfpPolicyState s = { 0 };
-        JsonArray *aux;
-        if (!JSON_NODE_HOLDS_OBJECT (n))
-          continue;
-        p = json_node_get_object (n);
-        if (get_str (p, "policy") == NULL || get_str (p, "target") == NULL)
-          continue;
-        s.phase = (EfpPolicyPhase) CLAMP (get_int (p, "phase"), 0, 3);
-        s.armed_since_us = get_int (p, "armed_since_us");
-        s.triggered_at_us = get_int (p, "triggered_at_us");
-        s.stale_since_us = get_int (p, "stale_since_us");
-        if ((aux = get_array (p, "aux")) != NULL)
-          for (j = 0; j < json_array_get_length (aux) && j < G_N_ELEMENTS (s.aux); j++)
-            s.aux[j] = json_array_get_double_element (aux, j);
-        if ((aux = get_array (p, "aux_us")) != NULL)
-          for (j = 0; j < json_array_get_length (aux) && j < G_N_ELEMENTS (s.aux_us); j++)
-            s.aux_us[j] = json_array_get_int_element (aux, j);
-        efp_state_file_set_policy (self, get_str (p, "policy"), get_str (p, "target"), &s);
-      }
-  if ((a = get_array (o, "commands")) != NULL)
-    for (i = 0; i < json_array_get_length (a); i++)
-      {
-        JsonNode *n = json_array_get_element (a, i);
-        JsonObject *c;
-        EfpSentCommand sc = { 0 };
-        if (!JSON_NODE_HOLDS_OBJECT (n))
-          continue;
-        c = json_node_get_object (n);
-        sc.id = (gchar *) get_str (c, "id");
-        sc.agent = (gchar *) get_str (c, "agent");
-        sc.action = (gchar *) get_str (c, "action");
-        sc.policy = (gchar *) get_str (c, "policy");
-        sc.device = (gchar *) get_str (c, "device");
-        sc.issued_at = get_int (c, "issued_at");
-        if (sc.id != NULL && sc.agent != NULL && sc.action != NULL)
-          efp_state_file_add_command (self, &sc);
-      }
-  if ((a = get_array (o, "devices")) != NULL)
-    for (i = 0; i < json_array_get_length (a); i++)
-      {
-        JsonNode *n = json_array_get_element (a, i);
-        JsonObject *d;
-        EfpReading r;
-        if (!JSON_NODE_HOLDS_OBJECT (n))
-          continue;
-        d = json_node_get_object (n);
-        if (get_str (d, "name") == NULL)
-          continue;
-        efp_reading_init (&r);
-        r.soc = get_double (d, "soc");
-        r.grid_connected = (EfpTristate) CLAMP (get_int (d, "grid"), -1, 1);
-        r.input_watts = get_double (d, "input_watts");
-        r.output_watts = get_double (d, "output_watts");
-        r.temp_celsius = get_double (d, "temp_celsius");
-        r.remain_minutes = (gint) get_int (d, "remain_minutes");
-        if (get_str (d, "model") != NULL)
-          g_strlcpy (r.model, get_str (d, "model"), sizeof (r.model));
-        efp_state_file_set_device (self, get_str (d, "name"), &r, get_int (d, "last_frame_us"));
-      }
+  rd.path = path;
+  rd.where = g_strdup ("");
+  rd.error = error;
+  if (!read_array (&rd, o, "policies", &policies) || !read_array (&rd, o, "commands", &commands) ||
+      !read_array (&rd, o, "devices", &devices))
+    ok = FALSE;
+  for (i = 0; ok && policies != NULL && i < json_array_get_length (policies); i++)
+    ok = (e = entry (&rd, policies, "policies", i)) != NULL && read_policy (&rd, self, e);
+  for (i = 0; ok && commands != NULL && i < json_array_get_length (commands); i++)
+    ok = (e = entry (&rd, commands, "commands", i)) != NULL && read_command (&rd, self, e);
+  for (i = 0; ok && devices != NULL && i < json_array_get_length (devices); i++)
+    ok = (e = entry (&rd, devices, "devices", i)) != NULL && read_device (&rd, self, e);
+  g_free (rd.where);
+  if (!ok)
+    return NULL;
   return g_steal_pointer (&self);
 }
