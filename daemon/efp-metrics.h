@@ -27,4 +27,18 @@ void efp_metrics_count_frame (EfpMetrics *self, const gchar *device, gboolean ac
 void efp_metrics_count_command (EfpMetrics *self, const gchar *action);
 void efp_metrics_count_event (EfpMetrics *self, const gchar *event);
 
+/* Appended for the daemon and the tests. */
+/* [metrics] of the merged key file: NULL without an error when the group is absent
+ * (metrics are served only when asked for); NULL with @error for a bad port=.
+ * listen= defaults to 127.0.0.1 (an address, "[::1]", a host name, or "*" for all). */
+EfpMetrics *efp_metrics_new_from_keyfile (GKeyFile *keyfile, GError **error);
+/* The port actually listened on (useful with port 0); 0 before start. */
+guint16 efp_metrics_get_port (EfpMetrics *self);
+/* The exposition text a scrape returns now (sorted, deterministic). */
+gchar *efp_metrics_render (EfpMetrics *self);
+/* Forget what a reload removed, so no series lingers. */
+void efp_metrics_remove_device (EfpMetrics *self, const gchar *name);
+void efp_metrics_remove_policy (EfpMetrics *self, const gchar *name);
+void efp_metrics_remove_agent (EfpMetrics *self, const gchar *id);
+
 G_END_DECLS
