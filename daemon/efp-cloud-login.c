@@ -246,7 +246,14 @@ efp_cloud_parse_response (guint status, const gchar *reason, GBytes *body, GErro
         code_text = excerpt (json_node_get_string (code));
       else
         code_text = g_strdup ("(none)");
-      message = excerpt (json_object_get_string_member_with_default (obj, "message", ""));
+      {
+        /* a "message" of another type must not reach json-glib's string getter */
+        JsonNode *m = json_object_get_member (obj, "message");
+        message = excerpt (m != NULL && JSON_NODE_HOLDS_VALUE (m) &&
+                               json_node_get_value_type (m) == G_TYPE_STRING
+                             ? json_node_get_string (m)
+                             : "");
+      }
       g_set_error (error, EFP_CLOUD_ERROR, EFP_CLOUD_ERROR_API, "code %s: %s", code_text, message);
       return NULL;
     }

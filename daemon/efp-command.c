@@ -80,16 +80,17 @@ efp_command_to_json (const EfpCommand *cmd)
   json_builder_add_int_value (b, cmd->ttl_sec);
   json_builder_set_member_name (b, "issued_at");
   json_builder_add_int_value (b, cmd->issued_at);
+  /* CONTRACT 4.3 shows every key: a test command has no device or policy, so null */
+  json_builder_set_member_name (b, "device");
   if (cmd->device != NULL)
-    {
-      json_builder_set_member_name (b, "device");
-      json_builder_add_string_value (b, cmd->device);
-    }
+    json_builder_add_string_value (b, cmd->device);
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "policy");
   if (cmd->policy != NULL)
-    {
-      json_builder_set_member_name (b, "policy");
-      json_builder_add_string_value (b, cmd->policy);
-    }
+    json_builder_add_string_value (b, cmd->policy);
+  else
+    json_builder_add_null_value (b);
   json_builder_set_member_name (b, "stage");
   json_builder_add_int_value (b, cmd->stage);
   json_builder_set_member_name (b, "dry_run");

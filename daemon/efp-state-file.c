@@ -137,7 +137,10 @@ efp_state_file_save (EfpStateFile *self, const gchar *path, GError **error)
       json_builder_set_member_name (b, "aux");
       json_builder_begin_array (b);
       for (i = 0; i < G_N_ELEMENTS (s->aux); i++)
-        json_builder_add_double_value (b, isnan (s->aux[i]) ? 0 : s->aux[i]);
+        if (isnan (s->aux[i]))
+          json_builder_add_null_value (b); /* unknown stays unknown across a restart */
+        else
+          json_builder_add_double_value (b, s->aux[i]);
       json_builder_end_array (b);
       json_builder_set_member_name (b, "aux_us");
       json_builder_begin_array (b);
@@ -341,8 +344,13 @@ read_policy (Reader *rd, EfpStateFile *self, JsonObject *p)
     return FALSE;
   s.phase = (EfpPolicyPhase) phase;
   for (j = 0; aux != NULL && j < json_array_get_length (aux) && j < G_N_ELEMENTS (s.aux); j++)
-    if (!number_of (json_array_get_element (aux, j), &s.aux[j]))
-      return bad_member (rd, "aux", "an array of numbers");
+    {
+      JsonNode *n = json_array_get_element (aux, j);
+      if (JSON_NODE_HOLDS_NULL (n))
+        s.aux[j] = NAN;
+      else if (!number_of (n, &s.aux[j]))
+        return bad_member (rd, "aux", "an array of numbers");
+    }
   for (j = 0; aux_us != NULL && j < json_array_get_length (aux_us) && j < G_N_ELEMENTS (s.aux_us);
        j++)
     {
