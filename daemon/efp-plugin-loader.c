@@ -112,98 +112,107 @@ check_abi (const gchar *path, guint32 major, guint32 want_major, gsize struct_si
   return TRUE;
 }
 
+/* The members both vtables begin with (efp-decoder.h, efp-policy.h). */
+typedef struct
+{
+  guint32 abi_major;
+  guint32 abi_minor;
+  gsize struct_size;
+  const gchar *name;
+  const gchar *description;
+  const gchar *const *option_keys;
+} PluginHead;
+
+typedef struct
+{
+  const gchar *kind; /* "decoder" | "policy" */
+  const gchar *symbol;
+  guint32 abi_major;
+  gsize min_size; /* up to and including the last required function */
+  gboolean (*functions_ok) (gconstpointer vtable);
+} PluginKind;
+
+static gboolean
+decoder_functions_ok (gconstpointer p)
+{
+  const EfpDecoderVTable *vt = p;
+  return vt->decode != NULL && vt->probe != NULL;
+}
+
+static gboolean
+policy_functions_ok (gconstpointer p)
+{
+  const EfpPolicyVTable *vt = p;
+  return vt->evaluate != NULL && vt->config_new != NULL && vt->config_free != NULL;
+}
+
+static const PluginKind decoder_kind = {
+  "decoder", EFP_DECODER_QUERY_SYMBOL, EFP_DECODER_ABI_MAJOR,
+  G_STRUCT_OFFSET (EfpDecoderVTable, decode) + sizeof (gpointer), decoder_functions_ok
+};
+static const PluginKind policy_kind = {
+  "policy", EFP_POLICY_QUERY_SYMBOL, EFP_POLICY_ABI_MAJOR,
+  G_STRUCT_OFFSET (EfpPolicyVTable, evaluate) + sizeof (gpointer), policy_functions_ok
+};
+
+/* Open, query and check one module; the module stays resident when accepted. */
+static gconstpointer
+load_module (const gchar *path, const PluginKind *kind, GPtrArray *list, GHashTable *keys,
+             GError **error)
+{
+  GModule *module = NULL;
+  gconstpointer (*query) (void);
+  const PluginHead *head;
+  guint i;
+
+  query = open_module (path, kind->symbol, &module, error);
+  if (query == NULL)
+    return NULL;
+  head = query ();
+  if (head == NULL)
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "%s: query returned nothing",
+                 path);
+  /* the major version is checked before anything else is read */
+  else if (check_abi (path, head->abi_major, kind->abi_major, head->struct_size, kind->min_size,
+                      head->name, error))
+    {
+      if (!kind->functions_ok (head))
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                     "%s: a required %s function is missing", path, kind->kind);
+      else
+        {
+          for (i = 0; i < list->len; i++)
+            if (g_str_equal (((const PluginHead *) list->pdata[i])->name, head->name))
+              break;
+          if (i < list->len)
+            g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                         "%s: a %s named '%s' is already loaded", path, kind->kind, head->name);
+          else
+            {
+              g_module_make_resident (module);
+              g_ptr_array_add (list, (gpointer) head);
+              g_hash_table_insert (keys, (gpointer) head->name,
+                                   (gpointer) (head->option_keys != NULL ? head->option_keys
+                                                                         : no_keys));
+              g_debug ("loaded %s '%s' from %s", kind->kind, head->name, path);
+              return head;
+            }
+        }
+    }
+  g_module_close (module);
+  return NULL;
+}
+
 gboolean
 efp_plugin_registry_load_decoder (EfpPluginRegistry *self, const gchar *path, GError **error)
 {
-  GModule *module = NULL;
-  EfpDecoderQueryFunc query;
-  const EfpDecoderVTable *vt;
-
-  query = (EfpDecoderQueryFunc) open_module (path, EFP_DECODER_QUERY_SYMBOL, &module, error);
-  if (query == NULL)
-    return FALSE;
-  vt = query ();
-  if (vt == NULL)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "%s: query returned nothing",
-                   path);
-      g_module_close (module);
-      return FALSE;
-    }
-  if (!check_abi (path, vt->abi_major, EFP_DECODER_ABI_MAJOR, vt->struct_size,
-                  G_STRUCT_OFFSET (EfpDecoderVTable, decode) + sizeof (gpointer), vt->name,
-                  error))
-    {
-      g_module_close (module);
-      return FALSE;
-    }
-  if (vt->decode == NULL || vt->probe == NULL)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "%s: decode or probe missing",
-                   path);
-      g_module_close (module);
-      return FALSE;
-    }
-  if (efp_plugin_registry_get_decoder (self, vt->name) != NULL)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
-                   "%s: a decoder named '%s' is already loaded", path, vt->name);
-      g_module_close (module);
-      return FALSE;
-    }
-  g_module_make_resident (module);
-  g_ptr_array_add (self->decoders, (gpointer) vt);
-  g_hash_table_insert (self->decoder_keys, (gpointer) vt->name,
-                       (gpointer) (vt->option_keys != NULL ? vt->option_keys : no_keys));
-  g_debug ("loaded decoder '%s' from %s", vt->name, path);
-  return TRUE;
+  return load_module (path, &decoder_kind, self->decoders, self->decoder_keys, error) != NULL;
 }
 
 gboolean
 efp_plugin_registry_load_policy (EfpPluginRegistry *self, const gchar *path, GError **error)
 {
-  GModule *module = NULL;
-  EfpPolicyQueryFunc query;
-  const EfpPolicyVTable *vt;
-
-  query = (EfpPolicyQueryFunc) open_module (path, EFP_POLICY_QUERY_SYMBOL, &module, error);
-  if (query == NULL)
-    return FALSE;
-  vt = query ();
-  if (vt == NULL)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "%s: query returned nothing",
-                   path);
-      g_module_close (module);
-      return FALSE;
-    }
-  if (!check_abi (path, vt->abi_major, EFP_POLICY_ABI_MAJOR, vt->struct_size,
-                  G_STRUCT_OFFSET (EfpPolicyVTable, evaluate) + sizeof (gpointer), vt->name,
-                  error))
-    {
-      g_module_close (module);
-      return FALSE;
-    }
-  if (vt->evaluate == NULL || vt->config_new == NULL || vt->config_free == NULL)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                   "%s: evaluate or config functions missing", path);
-      g_module_close (module);
-      return FALSE;
-    }
-  if (efp_plugin_registry_get_policy (self, vt->name) != NULL)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
-                   "%s: a policy named '%s' is already loaded", path, vt->name);
-      g_module_close (module);
-      return FALSE;
-    }
-  g_module_make_resident (module);
-  g_ptr_array_add (self->policies, (gpointer) vt);
-  g_hash_table_insert (self->policy_keys, (gpointer) vt->name,
-                       (gpointer) (vt->option_keys != NULL ? vt->option_keys : no_keys));
-  g_debug ("loaded policy '%s' from %s", vt->name, path);
-  return TRUE;
+  return load_module (path, &policy_kind, self->policies, self->policy_keys, error) != NULL;
 }
 
 static gint
