@@ -20,5 +20,16 @@ gboolean efp_notifier_is_enabled (EfpNotifier *self);
 /* Send one transition (event names of CONTRACT 4.5) to every target. */
 void efp_notifier_event (EfpNotifier *self, gint64 ts, const gchar *device, const gchar *policy,
                          const gchar *event, const gchar *detail);
+/* The same with what the text can name when the caller knows it: the device's
+ * SoC (NAN when unknown; "Study: grid lost (SoC 60 %)") and the agents a
+ * shutdown or abort went to (NULL when unknown; "SHUTDOWN sent to pc-study"). */
+void efp_notifier_event_full (EfpNotifier *self, gint64 ts, const gchar *device,
+                              const gchar *policy, const gchar *event, const gchar *detail,
+                              gdouble soc, const gchar *const *agents);
+/* Requests still in flight (a daemon may run its loop briefly on exit so the
+ * last "SHUTDOWN sent" goes out). */
+guint efp_notifier_get_n_pending (EfpNotifier *self);
+/* How long one request may take before it counts as failed (default 10 s; tests shorten it). */
+void efp_notifier_set_timeout (EfpNotifier *self, guint seconds);
 
 G_END_DECLS

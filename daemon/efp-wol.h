@@ -22,5 +22,14 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (EfpWol, efp_wol_free)
 void efp_wol_device_update (EfpWol *self, const gchar *device, const EfpReading *reading);
 /* A shutdown went out: the hosts are expected down, arm the wake-up. */
 void efp_wol_shutdown_issued (EfpWol *self, const gchar *device);
+/* The configured hosts, one line each: "NAME 00:11:22:33:44:55 via 255.255.255.255:9
+ * after-grid-sec=60 min-soc=0" (logs, --check-config, tests). */
+gchar *efp_wol_describe (EfpWol *self);
+
+/* "00:11:22:33:44:55" (hex, any case) to 6 bytes; FALSE when it is not one. */
+gboolean efp_wol_parse_mac (const gchar *text, guint8 mac[6]);
+#define EFP_WOL_PACKET_LEN 102
+/* The magic packet: 6 x 0xFF, then the MAC 16 times. */
+void efp_wol_magic_packet (const guint8 mac[6], guint8 out[EFP_WOL_PACKET_LEN]);
 
 G_END_DECLS
