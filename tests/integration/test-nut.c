@@ -335,6 +335,8 @@ raw_connect (Fixture *f)
   g_autoptr (GSocketClient) client = g_socket_client_new ();
   Raw *r = g_new0 (Raw, 1);
 
+  /* loopback only: no proxy from the environment */
+  g_socket_client_set_enable_proxy (client, FALSE);
   r->conn = g_socket_client_connect_to_host (client, f->hostport, 0, NULL, &error);
   g_assert_no_error (error);
   r->buf = g_string_new (NULL);
