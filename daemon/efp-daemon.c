@@ -42,6 +42,7 @@ struct _EfpDaemon
   EfpDbusService *dbus; /* NULL with --no-dbus */
   EfpCloud *cloud;      /* NULL unless [cloud] enabled */
   GHashTable *republished; /* payload hashes we put on the raw topics ourselves */
+  GQueue outbox;           /* commands waiting for the broker (OutboxItem*) */
 
   GHashTable *devices; /* name -> EfpDevice* */
   GPtrArray *runners;  /* EfpPolicyRunner* */
@@ -398,6 +399,13 @@ evaluate_target (EfpDaemon *self, EfpPolicyRunner *runner, const gchar *name)
     return;
   policy_input_for (self, name, &scratch, &in);
   v = efp_policy_runner_evaluate (runner, t, &in, now);
+  /* write ahead: a crash right after a shutdown went out must not send it again after
+   * the restart; one right before it went out is caught by recover_unsent_shutdowns() */
+  if (memcmp (&before, &t->state, sizeof (before)) != 0)
+    {
+      efp_state_file_set_policy (self->state, runner->config->name, name, &t->state);
+      save_state (self);
+    }
   carry_out (self, runner, name, v);
 
   g_clear_handle_id (&t->timer, g_source_remove);
@@ -410,11 +418,6 @@ evaluate_target (EfpDaemon *self, EfpPolicyRunner *runner, const gchar *name)
       w->target = g_strdup (name);
       t->timer = g_timeout_add_full (G_PRIORITY_DEFAULT, (guint) MIN (ms, G_MAXUINT), on_policy_wake,
                                      w, wake_data_free);
-    }
-  if (memcmp (&before, &t->state, sizeof (before)) != 0)
-    {
-      efp_state_file_set_policy (self->state, runner->config->name, name, &t->state);
-      save_state (self);
     }
   if (before.phase != t->state.phase || v->n_events > 0)
     update_policy_dbus (self, runner);
@@ -689,9 +692,12 @@ republish_all (EfpDaemon *self)
     publish_group (self, self->config->groups->pdata[i]);
 }
 
+static void flush_outbox (EfpDaemon *self);
+
 static void
 on_mqtt_connected (EfpMqttClient *client, gpointer user_data)
 {
+  flush_outbox (user_data);
   republish_all (user_data);
   update_manager (user_data);
 }
@@ -744,15 +750,62 @@ create_mqtt (EfpDaemon *self, GError **error)
 
 /* ---- dispatcher callbacks ------------------------------------------------------------ */
 
+typedef struct
+{
+  gchar *topic;
+  gchar *payload;
+  gint64 queued_us;
+} OutboxItem;
+
+static void
+outbox_item_free (gpointer p)
+{
+  OutboxItem *o = p;
+  g_free (o->topic);
+  g_free (o->payload);
+  g_free (o);
+}
+
+/* Commands never depend on the broker being up at the moment they are decided:
+ * they wait here and go out on the next CONNACK (agents refuse them once their
+ * ttl has passed, so older ones are dropped). */
+static void
+flush_outbox (EfpDaemon *self)
+{
+  gint64 now = g_get_real_time ();
+  OutboxItem *o;
+
+  while ((o = g_queue_peek_head (&self->outbox)) != NULL)
+    {
+      if (now - o->queued_us > 300 * G_USEC_PER_SEC)
+        g_warning ("command to %s dropped: the broker was unreachable for its whole ttl",
+                   o->topic);
+      else if (self->mqtt == NULL ||
+               !efp_mqtt_client_publish (self->mqtt, o->topic, o->payload, strlen (o->payload), 1,
+                                         FALSE, NULL))
+        return;
+      else
+        g_message ("queued command to %s sent", o->topic);
+      outbox_item_free (g_queue_pop_head (&self->outbox));
+    }
+}
+
 static void
 dispatch_publish (gpointer user_data, const gchar *topic, const gchar *payload)
 {
   EfpDaemon *self = user_data;
-  g_autoptr (GError) error = NULL;
-  if (self->mqtt == NULL ||
-      !efp_mqtt_client_publish (self->mqtt, topic, payload, strlen (payload), 1, FALSE, &error))
-    g_warning ("command to %s not sent now (%s); the broker connection is down",
-               topic, error != NULL ? error->message : "no client");
+  OutboxItem *o;
+
+  flush_outbox (self);
+  if (g_queue_is_empty (&self->outbox) && self->mqtt != NULL &&
+      efp_mqtt_client_publish (self->mqtt, topic, payload, strlen (payload), 1, FALSE, NULL))
+    return;
+  g_warning ("command to %s queued: the broker connection is down", topic);
+  o = g_new0 (OutboxItem, 1);
+  o->topic = g_strdup (topic);
+  o->payload = g_strdup (payload);
+  o->queued_us = g_get_real_time ();
+  g_queue_push_tail (&self->outbox, o);
 }
 
 static void
@@ -943,6 +996,52 @@ restore_policy_states (EfpDaemon *self)
     }
 }
 
+/* A shutdown the state file says was triggered, but for which no command was
+ * recorded as sent: the daemon died in between. Send it now. */
+static void
+recover_unsent_shutdowns (EfpDaemon *self)
+{
+  guint i, j;
+
+  for (i = 0; i < self->runners->len; i++)
+    {
+      EfpPolicyRunner *r = self->runners->pdata[i];
+      GHashTableIter it;
+      gpointer v;
+
+      g_hash_table_iter_init (&it, r->targets);
+      while (g_hash_table_iter_next (&it, NULL, &v))
+        {
+          EfpPolicyTarget *t = v;
+          gint64 trig_s = t->state.triggered_at_us / G_USEC_PER_SEC;
+          gboolean sent = FALSE;
+          g_auto (GStrv) agents = NULL;
+          g_autofree gchar *id = NULL;
+
+          if (t->state.phase != EFP_POLICY_PHASE_TRIGGERED || t->state.triggered_at_us == 0)
+            continue;
+          for (j = 0; j < self->state->commands->len && !sent; j++)
+            {
+              const EfpSentCommand *c = self->state->commands->pdata[j];
+              sent = g_strcmp0 (c->action, "shutdown") == 0 &&
+                     g_strcmp0 (c->policy, r->config->name) == 0 &&
+                     g_strcmp0 (c->device, t->name) == 0 && c->issued_at >= trig_s - 1;
+            }
+          if (sent)
+            continue;
+          agents = agents_for (self, r, t->name);
+          g_message ("SHUTDOWN TRIGGERED policy=%s device=%s: decided before a restart but "
+                     "never sent; sending it now",
+                     r->config->name, t->name);
+          if (agents[0] != NULL)
+            id = efp_dispatcher_send (self->dispatcher, "shutdown", (const gchar *const *) agents,
+                                      t->verdict.delay_sec > 0 ? t->verdict.delay_sec : 60,
+                                      "shutdown decided before a restart", r->config->name,
+                                      t->name, self->config->dry_run);
+        }
+    }
+}
+
 static void
 efp_daemon_finalize (GObject *object)
 {
@@ -954,6 +1053,7 @@ efp_daemon_finalize (GObject *object)
   g_clear_object (&self->cloud);
   g_clear_object (&self->dbus);
   g_clear_pointer (&self->republished, g_hash_table_unref);
+  g_queue_clear_full (&self->outbox, outbox_item_free);
   g_clear_object (&self->mqtt);
   g_clear_pointer (&self->config, efp_config_free);
   g_clear_pointer (&self->registry, efp_plugin_registry_free);
@@ -1064,6 +1164,7 @@ efp_daemon_start (EfpDaemon *self, GError **error)
         if (efp_policy_runner_get_target (r, names->pdata[j])->state.phase != EFP_POLICY_PHASE_IDLE)
           evaluate_target (self, r, names->pdata[j]);
     }
+  recover_unsent_shutdowns (self);
   return TRUE;
 }
 

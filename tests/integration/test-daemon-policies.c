@@ -292,6 +292,73 @@ test_silence_on_grid (Fixture *f, gconstpointer data)
   g_assert_null (efp_test_sub_wait (sub, "power-manager/pc/cmd *", 4000));
 }
 
+/* A command decided while the broker is down waits and goes out on reconnect. */
+static void
+test_command_waits_for_broker (Fixture *f, gconstpointer data)
+{
+  g_autoptr (EfpTestDaemon) d = daemon_with (
+    f, "[device:SimulatedDevice]\nagents=pc\n[agent:pc]\n"
+       "[policy:critical]\nmodule=critical-soc\ndebounce-sec=1\n");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (EfpTestSub) sub = NULL;
+  g_autofree gchar *line = NULL;
+
+  start (d, NULL);
+  g_assert_true (efp_test_publish (f->port, RAW, LOW));
+  g_assert_true (efp_test_daemon_wait_log (d, "TIMER START", 3000));
+  efp_test_broker_stop (f->broker);
+  g_assert_true (efp_test_daemon_wait_log (d, "SHUTDOWN TRIGGERED", 5000));
+  g_assert_true (efp_test_daemon_wait_log (d, "queued", 2000));
+  /* the broker keeps no session for the subscriber: subscribe before the daemon is back */
+  efp_test_broker_set_extra_config (f->broker, "");
+  g_assert_true (efp_test_broker_start (f->broker, &error));
+  sub = efp_test_sub_new (f->port, (const gchar *[]) { "power-manager/+/cmd", NULL });
+  line = efp_test_sub_wait (sub, "power-manager/pc/cmd *shutdown*", 15000);
+  g_assert_nonnull (line);
+}
+
+static gchar *
+state_with_trigger (gint64 now_us, gboolean command_recorded)
+{
+  return g_strdup_printf (
+    "{\"version\":1,\"policies\":[{\"policy\":\"critical\",\"target\":\"SimulatedDevice\","
+    "\"phase\":2,\"armed_since_us\":%" G_GINT64_FORMAT ",\"triggered_at_us\":%" G_GINT64_FORMAT
+    ",\"stale_since_us\":0,\"aux\":[0,0,0,0,0,0,0,0],\"aux_us\":[0,0,0,0]}],"
+    "\"commands\":[%s],\"devices\":[]}",
+    now_us - 10 * G_USEC_PER_SEC, now_us - 2 * G_USEC_PER_SEC,
+    command_recorded ? g_strdup_printf ("{\"id\":\"x\",\"agent\":\"pc\",\"action\":\"shutdown\","
+                                        "\"policy\":\"critical\",\"device\":\"SimulatedDevice\","
+                                        "\"issued_at\":%" G_GINT64_FORMAT "}",
+                                        now_us / G_USEC_PER_SEC - 2)
+                     : "");
+}
+
+/* The daemon died after deciding a shutdown but before sending it: sent after the restart;
+ * when the state file shows it was sent, nothing is sent again. */
+static void
+test_unsent_shutdown_recovered (Fixture *f, gconstpointer data)
+{
+  const gchar *conf = "[device:SimulatedDevice]\nagents=pc\n[agent:pc]\n"
+                      "[policy:critical]\nmodule=critical-soc\ndebounce-sec=1\nabort-window-sec=60\n";
+  g_autoptr (EfpTestDaemon) d1 = daemon_with (f, conf);
+  g_autoptr (EfpTestDaemon) d2 = daemon_with (f, conf);
+  g_autoptr (EfpTestSub) sub = efp_test_sub_new (f->port, (const gchar *[]) { "power-manager/+/cmd", NULL });
+  g_autofree gchar *s1 = state_with_trigger (g_get_real_time (), FALSE);
+  g_autofree gchar *s2 = state_with_trigger (g_get_real_time (), TRUE);
+  g_autofree gchar *line = NULL;
+
+  g_assert_true (g_file_set_contents (efp_test_daemon_get_state_file (d1), s1, -1, NULL));
+  start (d1, NULL);
+  line = efp_test_sub_wait (sub, "power-manager/pc/cmd *shutdown*", 5000);
+  g_assert_nonnull (line);
+  g_assert_true (efp_test_daemon_wait_log (d1, "never sent", 100));
+  efp_test_daemon_stop (d1);
+
+  g_assert_true (g_file_set_contents (efp_test_daemon_get_state_file (d2), s2, -1, NULL));
+  start (d2, NULL);
+  g_assert_null (efp_test_sub_wait (sub, "power-manager/pc/cmd *", 2000));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -306,5 +373,7 @@ main (int argc, char **argv)
   ADD ("/daemon/group-policy", test_group_policy);
   ADD ("/daemon/silence-on-battery", test_silence_on_battery);
   ADD ("/daemon/silence-on-grid", test_silence_on_grid);
+  ADD ("/daemon/command-waits-for-broker", test_command_waits_for_broker);
+  ADD ("/daemon/unsent-shutdown-recovered", test_unsent_shutdown_recovered);
   return g_test_run ();
 }
