@@ -53,6 +53,7 @@ struct _EfpMetrics
   gchar *listen;
   guint16 port;
   guint16 bound_port;
+  GSocketService *service;
   SoupServer *server;
 
   GHashTable *devices;  /* name -> Device* */
@@ -464,6 +465,10 @@ on_request (SoupServer *server, SoupServerMessage *msg, const char *path, GHashT
   const gchar *method = soup_server_message_get_method (msg);
   gchar *body;
 
+  /* one request per connection (see on_incoming); say so, so clients do not reuse it */
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection",
+                                "close");
+
   if (g_strcmp0 (path, "/metrics") != 0)
     {
       set_text (msg, SOUP_STATUS_NOT_FOUND, "Not found: the metrics are at /metrics\n");
@@ -539,38 +544,82 @@ efp_metrics_new_from_keyfile (GKeyFile *keyfile, GError **error)
   return efp_metrics_new (listen, (guint16) port);
 }
 
-static guint16
-listener_port (SoupServer *server)
+/* Our own GSocketService hands connections to the SoupServer: libsoup 3.2.3 (Debian 12)
+ * leaks the GSocket of every connection its own listener accepts (fixed in 3.4.0). With
+ * no soup listener the server also closes each connection after its response, which
+ * avoids the 3.2 leak of keep-alive connections the client closes while idle. */
+static gboolean
+on_incoming (GSocketService *service, GSocketConnection *connection, GObject *source,
+             gpointer user_data)
 {
-  GSList *listeners = soup_server_get_listeners (server);
-  guint16 port = 0;
-  GSList *l;
+  EfpMetrics *self = user_data;
+  g_autoptr (GSocketAddress) local = g_socket_connection_get_local_address (connection, NULL);
+  g_autoptr (GSocketAddress) remote = g_socket_connection_get_remote_address (connection, NULL);
+  g_autoptr (GError) error = NULL;
 
-  for (l = listeners; l != NULL && port == 0; l = l->next)
-    {
-      g_autoptr (GSocketAddress) a = g_socket_get_local_address (l->data, NULL);
-      if (a != NULL && G_IS_INET_SOCKET_ADDRESS (a))
-        port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (a));
-    }
-  g_slist_free (listeners);
-  return port;
+  if (local == NULL || remote == NULL)
+    return TRUE; /* the peer is gone already */
+  if (!soup_server_accept_iostream (self->server, G_IO_STREAM (connection), local, remote, &error))
+    g_debug ("metrics: connection dropped: %s", error->message);
+  return TRUE;
 }
 
-static gboolean
-listen_on (EfpMetrics *self, GInetAddress *addr, guint16 port, GError **error)
+static void
+log_address (GSocketAddress *effective)
 {
-  g_autoptr (GSocketAddress) sa = g_inet_socket_address_new (addr, port);
+  GInetSocketAddress *isa = G_INET_SOCKET_ADDRESS (effective);
+  GInetAddress *ia = g_inet_socket_address_get_address (isa);
+  g_autofree gchar *host = g_inet_address_to_string (ia);
+  gboolean v6 = g_inet_address_get_family (ia) == G_SOCKET_FAMILY_IPV6;
+
+  g_message ("metrics: Prometheus metrics at http://%s%s%s:%u/metrics", v6 ? "[" : "", host,
+             v6 ? "]" : "", g_inet_socket_address_get_port (isa));
+}
+
+/* Binds @addr:@port; with port 0, *@port becomes the port the system chose. */
+static gboolean
+listen_on (EfpMetrics *self, GInetAddress *addr, guint16 *port, GError **error)
+{
+  g_autoptr (GSocketAddress) sa = g_inet_socket_address_new (addr, *port);
+  g_autoptr (GSocketAddress) effective = NULL;
   g_autofree gchar *text = g_inet_address_to_string (addr);
   g_autoptr (GError) local = NULL;
 
-  if (soup_server_listen (self->server, sa, 0, &local))
-    return TRUE;
+  if (g_socket_listener_add_address (G_SOCKET_LISTENER (self->service), sa, G_SOCKET_TYPE_STREAM,
+                                     G_SOCKET_PROTOCOL_TCP, NULL, &effective, &local))
+    {
+      *port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective));
+      log_address (effective);
+      return TRUE;
+    }
   /* one line, whatever the socket layer wrote */
   g_strdelimit (local->message, "\r\n", ' ');
   g_set_error (error, local->domain, local->code,
-               "[metrics] listen=%s port=%u: cannot listen on %s: %s", self->listen, port, text,
+               "[metrics] listen=%s port=%u: cannot listen on %s: %s", self->listen, *port, text,
                local->message);
   return FALSE;
+}
+
+static gboolean
+listen_everywhere (EfpMetrics *self, guint16 *port, GError **error)
+{
+  GSocketListener *listener = G_SOCKET_LISTENER (self->service);
+  g_autoptr (GError) local = NULL;
+  gboolean ok;
+
+  if (*port == 0)
+    ok = (*port = g_socket_listener_add_any_inet_port (listener, NULL, &local)) != 0;
+  else
+    ok = g_socket_listener_add_inet_port (listener, *port, NULL, &local);
+  if (!ok)
+    {
+      g_strdelimit (local->message, "\r\n", ' ');
+      g_set_error (error, local->domain, local->code,
+                   "[metrics] listen=* port=%u: cannot listen: %s", self->port, local->message);
+      return FALSE;
+    }
+  g_message ("metrics: Prometheus metrics at http://*:%u/metrics (every address)", *port);
+  return TRUE;
 }
 
 static gboolean
@@ -589,12 +638,10 @@ listen_all_addresses (EfpMetrics *self, GError **error)
 
   if (g_str_equal (self->listen, "*"))
     {
-      if (soup_server_listen_all (self->server, port, 0, &local))
-        return TRUE;
-      g_strdelimit (local->message, "\r\n", ' ');
-      g_set_error (error, local->domain, local->code,
-                   "[metrics] listen=* port=%u: cannot listen: %s", port, local->message);
-      return FALSE;
+      if (!listen_everywhere (self, &port, error))
+        return FALSE;
+      self->bound_port = port;
+      return TRUE;
     }
   /* "[::1]" as in a URL is accepted as well as "::1" */
   if (len > 2 && self->listen[0] == '[' && self->listen[len - 1] == ']')
@@ -603,7 +650,12 @@ listen_all_addresses (EfpMetrics *self, GError **error)
     host = g_strdup (self->listen);
   literal = g_inet_address_new_from_string (host);
   if (literal != NULL)
-    return listen_on (self, literal, port, error);
+    {
+      if (!listen_on (self, literal, &port, error))
+        return FALSE;
+      self->bound_port = port;
+      return TRUE;
+    }
 
   /* a host name: resolved once, at start-up; every address it has is served */
   resolver = g_resolver_get_default ();
@@ -627,54 +679,59 @@ listen_all_addresses (EfpMetrics *self, GError **error)
           continue;
         }
       g_ptr_array_add (seen, text);
-      if (listen_on (self, l->data, port, &one))
-        {
-          any = TRUE;
-          /* with port 0 every further address gets the port the first one got */
-          if (port == 0)
-            port = listener_port (self->server);
-        }
+      /* with port 0 every further address gets the port the first one got */
+      if (listen_on (self, l->data, &port, &one))
+        any = TRUE;
       else if (first_error == NULL)
         first_error = g_steal_pointer (&one);
       else
         g_debug ("%s", one->message);
     }
   g_resolver_free_addresses (addrs);
-  if (any)
+  if (!any)
     {
-      /* e.g. localhost on a host without IPv6: the addresses that work are enough */
-      if (first_error != NULL)
-        g_warning ("%s", first_error->message);
-      return TRUE;
+      g_propagate_error (error, g_steal_pointer (&first_error));
+      return FALSE;
     }
-  g_propagate_error (error, g_steal_pointer (&first_error));
-  return FALSE;
+  /* e.g. localhost on a host without IPv6: the addresses that work are enough */
+  if (first_error != NULL)
+    g_warning ("%s", first_error->message);
+  self->bound_port = port;
+  return TRUE;
+}
+
+static void
+stop_listening (EfpMetrics *self)
+{
+  if (self->service != NULL)
+    {
+      g_socket_service_stop (self->service);
+      g_socket_listener_close (G_SOCKET_LISTENER (self->service));
+      g_signal_handlers_disconnect_by_data (self->service, self);
+    }
+  g_clear_object (&self->service);
+  if (self->server != NULL)
+    soup_server_disconnect (self->server);
+  g_clear_object (&self->server);
 }
 
 gboolean
 efp_metrics_start (EfpMetrics *self, GError **error)
 {
-  GSList *uris, *l;
-
   g_return_val_if_fail (self != NULL, FALSE);
   g_return_val_if_fail (self->server == NULL, FALSE);
 
   self->server = soup_server_new ("server-header", "ecoflow-powerd/" PACKAGE_VERSION, NULL);
   soup_server_add_handler (self->server, NULL, on_request, self, NULL);
+  self->service = g_socket_service_new ();
+  g_signal_connect (self->service, "incoming", G_CALLBACK (on_incoming), self);
   if (!listen_all_addresses (self, error))
     {
-      soup_server_disconnect (self->server);
-      g_clear_object (&self->server);
+      stop_listening (self);
+      self->bound_port = 0;
       return FALSE;
     }
-  self->bound_port = listener_port (self->server);
-  uris = soup_server_get_uris (self->server);
-  for (l = uris; l != NULL; l = l->next)
-    {
-      g_autofree gchar *u = g_uri_to_string (l->data);
-      g_message ("metrics: Prometheus metrics at %smetrics", u);
-    }
-  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  g_socket_service_start (self->service);
   return TRUE;
 }
 
@@ -689,9 +746,7 @@ efp_metrics_free (EfpMetrics *self)
 {
   if (self == NULL)
     return;
-  if (self->server != NULL)
-    soup_server_disconnect (self->server);
-  g_clear_object (&self->server);
+  stop_listening (self);
   g_hash_table_unref (self->devices);
   g_hash_table_unref (self->policies);
   g_hash_table_unref (self->agents);

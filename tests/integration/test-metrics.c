@@ -797,6 +797,56 @@ test_curl (void)
   g_assert_cmpstr (code, ==, "404");
 }
 
+static guint
+open_fds (void)
+{
+  g_autoptr (GDir) dir = g_dir_open ("/proc/self/fd", 0, NULL);
+  guint n = 0;
+  while (dir != NULL && g_dir_read_name (dir) != NULL)
+    n++;
+  return n;
+}
+
+static gboolean
+on_tick (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* A daemon is scraped every few seconds for months: a scrape must leave nothing open. */
+static void
+test_many_scrapes (void)
+{
+  g_autoptr (EfpMetrics) m = started ("127.0.0.1", 0);
+  g_autofree gchar *url = url_for (m, "127.0.0.1", "/metrics");
+  guint before, after = 0, i;
+
+  feed (m);
+  {
+    g_autoptr (Reply) warm = http ("GET", url); /* first use opens GLib's own helpers */
+    g_assert_cmpuint (warm->status, ==, 200);
+  }
+  before = open_fds ();
+  for (i = 0; i < 50; i++)
+    {
+      g_autoptr (Reply) r = http ("GET", url);
+      g_assert_cmpuint (r->status, ==, 200);
+      g_assert_cmpuint (strlen (r->body), >, 1000);
+    }
+  /* closes are noticed by the main loop; give it a moment */
+  for (i = 0; i < 100; i++)
+    {
+      gboolean tick = FALSE;
+      after = open_fds ();
+      if (after <= before)
+        break;
+      g_timeout_add (20, on_tick, &tick);
+      wait_for (&tick);
+    }
+  g_assert_cmpuint (after, <=, before);
+}
+
 static void
 test_port_in_use (void)
 {
@@ -900,6 +950,7 @@ main (int argc, char **argv)
   g_test_add_func ("/metrics/unknown-omitted", test_unknown_omitted);
   g_test_add_func ("/metrics/http-errors", test_http_errors);
   g_test_add_func ("/metrics/curl", test_curl);
+  g_test_add_func ("/metrics/many-scrapes", test_many_scrapes);
   g_test_add_func ("/metrics/port-in-use", test_port_in_use);
   g_test_add_func ("/metrics/addresses", test_addresses);
   g_test_add_func ("/metrics/keyfile", test_keyfile);
