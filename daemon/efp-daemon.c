@@ -17,6 +17,7 @@
 #include "efp-group.h"
 #include "efp-log.h"
 #include "efp-mqtt-client.h"
+#include "efp-nut-server.h"
 #include "efp-policy-runner.h"
 #include "efp-reading-json.h"
 #include "efp-state-file.h"
@@ -41,6 +42,7 @@ struct _EfpDaemon
 
   EfpDbusService *dbus; /* NULL with --no-dbus */
   EfpCloud *cloud;      /* NULL unless [cloud] enabled */
+  EfpNutServer *nut;    /* NULL unless [nut] enabled */
   GHashTable *republished; /* payload hashes we put on the raw topics ourselves */
   GQueue outbox;           /* commands waiting for the broker (OutboxItem*) */
 
@@ -54,6 +56,8 @@ G_DEFINE_TYPE (EfpDaemon, efp_daemon, G_TYPE_OBJECT)
 
 static void evaluate_device_and_groups (EfpDaemon *self, EfpDevice *dev);
 static void evaluate_target (EfpDaemon *self, EfpPolicyRunner *runner, const gchar *name);
+static void nut_update (EfpDaemon *self, const EfpReading *r, const EfpReadingMeta *meta,
+                        gboolean is_group);
 
 /* ---- publishing ---------------------------------------------------------------------- */
 
@@ -109,12 +113,53 @@ publish_device (EfpDaemon *self, EfpDevice *dev)
   g_autofree gchar *topic =
     g_strdup_printf ("%s/%s/json/state", self->config->mqtt.state_prefix, dev->name);
   publish (self, topic, json, 1, TRUE);
-  if (self->dbus != NULL)
+  if (self->dbus != NULL || self->nut != NULL)
     {
       EfpReadingMeta meta;
       efp_device_meta (dev, &meta);
-      efp_dbus_service_update_device (self->dbus, &dev->reading, &meta);
+      if (self->dbus != NULL)
+        efp_dbus_service_update_device (self->dbus, &dev->reading, &meta);
+      nut_update (self, &dev->reading, &meta, FALSE);
     }
+}
+
+/* NUT's view of a device or group: FSD while a policy covering it has triggered,
+ * "low battery" at the highest soc-min of the policies that watch the charge. */
+static void
+nut_flags_for (EfpDaemon *self, const gchar *name, gboolean is_group, gboolean *fsd,
+               gdouble *charge_low)
+{
+  guint i;
+  *fsd = FALSE;
+  *charge_low = NAN;
+  for (i = 0; i < self->runners->len; i++)
+    {
+      EfpPolicyRunner *r = self->runners->pdata[i];
+      EfpPolicyTarget *t;
+      gint64 soc_min;
+      if (!efp_policy_runner_covers (r, name, is_group))
+        continue;
+      t = g_hash_table_lookup (r->targets, name);
+      if (t != NULL && t->state.phase == EFP_POLICY_PHASE_TRIGGERED)
+        *fsd = TRUE;
+      if ((g_strcmp0 (r->config->module, "critical-soc") == 0 ||
+           g_strcmp0 (r->config->module, "comm-lost") == 0) &&
+          efp_keyfile_get_int (self->config->keyfile, r->config->group, "soc-min", 10, 0, 100,
+                               &soc_min, NULL) &&
+          (isnan (*charge_low) || soc_min > *charge_low))
+        *charge_low = (gdouble) soc_min;
+    }
+}
+
+static void
+nut_update (EfpDaemon *self, const EfpReading *r, const EfpReadingMeta *meta, gboolean is_group)
+{
+  gboolean fsd;
+  gdouble low;
+  if (self->nut == NULL)
+    return;
+  nut_flags_for (self, meta->device, is_group, &fsd, &low);
+  efp_nut_server_update_ups (self->nut, r, meta, fsd, low);
 }
 
 static void
@@ -227,6 +272,7 @@ publish_group (EfpDaemon *self, const EfpGroupConfig *g)
   publish (self, topic, json, 1, TRUE);
   if (self->dbus != NULL)
     efp_dbus_service_update_device (self->dbus, &r, &meta);
+  nut_update (self, &r, &meta, TRUE);
 }
 
 /* ---- state file ---------------------------------------------------------------------- */
@@ -931,6 +977,21 @@ dbus_publish_everything (EfpDaemon *self)
   g_list_free (agents);
 }
 
+/* The server object is made with the configuration (a bad users file is a
+ * configuration error, exit 78); it listens once the daemon starts. */
+static gboolean
+start_nut (EfpDaemon *self, GError **error)
+{
+  if (self->nut == NULL)
+    return TRUE;
+  if (!efp_nut_server_start (self->nut, error))
+    {
+      g_clear_pointer (&self->nut, efp_nut_server_free);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static void
 start_dbus (EfpDaemon *self)
 {
@@ -1052,6 +1113,7 @@ efp_daemon_finalize (GObject *object)
   g_clear_pointer (&self->dispatcher, efp_dispatcher_free);
   g_clear_object (&self->cloud);
   g_clear_object (&self->dbus);
+  g_clear_pointer (&self->nut, efp_nut_server_free);
   g_clear_pointer (&self->republished, g_hash_table_unref);
   g_queue_clear_full (&self->outbox, outbox_item_free);
   g_clear_object (&self->mqtt);
@@ -1110,6 +1172,9 @@ efp_daemon_new (const EfpDaemonOptions *options, GError **error)
     return NULL;
   if (options->dry_run)
     self->config->dry_run = TRUE;
+  if (self->config->nut.enabled &&
+      (self->nut = efp_nut_server_new (&self->config->nut, error)) == NULL)
+    return NULL;
   self->state_path = g_strdup (self->state_file_override != NULL ? self->state_file_override
                                                                  : self->config->state_file);
   self->dispatcher = efp_dispatcher_new (&cb, self);
@@ -1145,6 +1210,12 @@ efp_daemon_start (EfpDaemon *self, GError **error)
   efp_mqtt_client_start (self->mqtt);
   if (!start_cloud (self, error))
     return FALSE;
+  if (!start_nut (self, &local))
+    {
+      /* hosts are still protected through MQTT: say it loudly and go on */
+      g_warning ("NUT server not available: %s", local->message);
+      g_clear_error (&local);
+    }
   start_dbus (self);
   self->started = TRUE;
   if (self->config->dry_run)
@@ -1259,6 +1330,18 @@ efp_daemon_reload (EfpDaemon *self, GError **error)
       g_clear_object (&self->cloud);
       if (self->started && !start_cloud (self, error))
         return FALSE;
+    }
+  if (self->nut != NULL || self->config->nut.enabled)
+    {
+      g_autoptr (GError) nerr = NULL;
+      g_clear_pointer (&self->nut, efp_nut_server_free);
+      if (self->config->nut.enabled)
+        self->nut = efp_nut_server_new (&self->config->nut, &nerr);
+      if (nerr == NULL && self->started && !start_nut (self, &nerr))
+        g_warning ("NUT server not available: %s", nerr->message);
+      else if (nerr != NULL)
+        g_warning ("NUT server not available: %s", nerr->message);
+      republish_all (self);
     }
   dbus_publish_everything (self);
   g_message ("configuration reloaded");
