@@ -607,7 +607,7 @@ on_sent (GObject *source, GAsyncResult *result, gpointer user_data)
   g_ptr_array_remove_fast (req->owner->pending, req);
   if (body == NULL)
     {
-      if (req->timed_out)
+      if (req->timed_out || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
         failure = g_strdup_printf ("no answer within %u s", req->owner->timeout_sec);
       else
         failure = g_strdup (error->message);
@@ -642,8 +642,14 @@ target_admit (Target *t, gint64 now, gboolean always)
   while (!g_queue_is_empty (&t->sent_us) &&
          *(gint64 *) g_queue_peek_head (&t->sent_us) <= now - TARGET_WINDOW_US)
     g_free (g_queue_pop_head (&t->sent_us));
-  if (g_queue_get_length (&t->sent_us) >= TARGET_MAX_PER_WINDOW && !always)
+  if (g_queue_get_length (&t->sent_us) >= TARGET_MAX_PER_WINDOW)
     {
+      if (always)
+        {
+          /* shutdowns and aborts always go; they do not end the holding back of the rest */
+          g_queue_push_tail (&t->sent_us, g_memdup2 (&now, sizeof now));
+          return TRUE;
+        }
       if (!t->capped)
         g_warning ("notify %s: %u messages in the last minute, holding back the rest until "
                    "the minute is over",
