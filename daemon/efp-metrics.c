@@ -17,6 +17,8 @@
 #define CONTENT_TYPE   "text/plain; version=0.0.4; charset=utf-8"
 #define DEFAULT_LISTEN "127.0.0.1"
 #define DEFAULT_PORT   9787
+/* a client that connects and then says nothing is dropped after this long */
+#define DEFAULT_IDLE_TIMEOUT_SEC 30
 
 /* sorted: they are rendered in this order */
 static const gchar *const policy_states[] = { "armed", "cooldown", "idle", "triggered" };
@@ -53,6 +55,7 @@ struct _EfpMetrics
   gchar *listen;
   guint16 port;
   guint16 bound_port;
+  guint idle_timeout_sec;
   GSocketService *service;
   SoupServer *server;
 
@@ -519,6 +522,7 @@ efp_metrics_new (const gchar *listen, guint16 port)
   /* an empty listen= is the safe default, not "every interface" */
   self->listen = g_strdup (listen != NULL && *listen != '\0' ? listen : DEFAULT_LISTEN);
   self->port = port;
+  self->idle_timeout_sec = DEFAULT_IDLE_TIMEOUT_SEC;
   self->devices = table_new (device_free);
   self->policies = table_new (policy_free);
   self->agents = table_new (g_free);
@@ -559,6 +563,7 @@ on_incoming (GSocketService *service, GSocketConnection *connection, GObject *so
 
   if (local == NULL || remote == NULL)
     return TRUE; /* the peer is gone already */
+  g_socket_set_timeout (g_socket_connection_get_socket (connection), self->idle_timeout_sec);
   if (!soup_server_accept_iostream (self->server, G_IO_STREAM (connection), local, remote, &error))
     g_debug ("metrics: connection dropped: %s", error->message);
   return TRUE;
@@ -733,6 +738,13 @@ efp_metrics_start (EfpMetrics *self, GError **error)
     }
   g_socket_service_start (self->service);
   return TRUE;
+}
+
+void
+efp_metrics_set_idle_timeout (EfpMetrics *self, guint seconds)
+{
+  g_return_if_fail (self != NULL && seconds > 0);
+  self->idle_timeout_sec = seconds;
 }
 
 guint16

@@ -32,6 +32,8 @@ void efp_metrics_count_event (EfpMetrics *self, const gchar *event);
  * (metrics are served only when asked for); NULL with @error for a bad port=.
  * listen= defaults to 127.0.0.1 (an address, "[::1]", a host name, or "*" for all). */
 EfpMetrics *efp_metrics_new_from_keyfile (GKeyFile *keyfile, GError **error);
+/* A connection idle this long is closed (default 30 s; tests shorten it). */
+void efp_metrics_set_idle_timeout (EfpMetrics *self, guint seconds);
 /* The port actually listened on (useful with port 0); 0 before start. */
 guint16 efp_metrics_get_port (EfpMetrics *self);
 /* The exposition text a scrape returns now (sorted, deterministic). */

@@ -33,6 +33,7 @@ typedef struct
   gchar *body;
   gchar *content_type;
   gchar *allow;
+  gchar *connection;
 } Reply;
 
 static void
@@ -41,6 +42,7 @@ reply_free (Reply *r)
   g_free (r->body);
   g_free (r->content_type);
   g_free (r->allow);
+  g_free (r->connection);
   g_free (r);
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Reply, reply_free)
@@ -99,6 +101,7 @@ http (const gchar *method, const gchar *url)
   h = soup_message_get_response_headers (msg);
   r->content_type = g_strdup (soup_message_headers_get_one (h, "Content-Type"));
   r->allow = g_strdup (soup_message_headers_get_one (h, "Allow"));
+  r->connection = g_strdup (soup_message_headers_get_one (h, "Connection"));
   data = g_bytes_get_data (p.bytes, &len);
   r->body = g_strndup (data != NULL ? data : "", len);
   g_bytes_unref (p.bytes);
@@ -590,6 +593,8 @@ test_scrape (void)
   r = http ("GET", url);
   g_assert_cmpuint (r->status, ==, 200);
   g_assert_cmpstr (r->content_type, ==, CONTENT_TYPE);
+  /* one request per connection: nothing is left open between scrapes */
+  g_assert_cmpstr (r->connection, ==, "close");
   lines = sample_lines (r->body);
   g_assert_cmpstr (lines, ==, expected_samples);
 
@@ -847,6 +852,50 @@ test_many_scrapes (void)
   g_assert_cmpuint (after, <=, before);
 }
 
+typedef struct
+{
+  gboolean done;
+  gssize n;
+  GError *error;
+} ReadRun;
+
+static void
+on_read (GObject *source, GAsyncResult *result, gpointer data)
+{
+  ReadRun *rr = data;
+  rr->n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &rr->error);
+  rr->done = TRUE;
+}
+
+/* A client that connects and says nothing does not hold its connection for ever. */
+static void
+test_idle_client (void)
+{
+  g_autoptr (EfpMetrics) m = efp_metrics_new ("127.0.0.1", 0);
+  g_autoptr (GSocketClient) client = g_socket_client_new ();
+  g_autoptr (GSocketConnection) conn = NULL;
+  g_autoptr (GError) error = NULL;
+  gchar buf[64];
+  ReadRun rr = { 0 };
+  gint64 start;
+
+  efp_metrics_set_idle_timeout (m, 1);
+  g_assert_true (efp_metrics_start (m, &error));
+  g_assert_no_error (error);
+  g_socket_client_set_enable_proxy (client, FALSE);
+  conn =
+    g_socket_client_connect_to_host (client, "127.0.0.1", efp_metrics_get_port (m), NULL, &error);
+  g_assert_no_error (error);
+  start = g_get_monotonic_time ();
+  g_input_stream_read_async (g_io_stream_get_input_stream (G_IO_STREAM (conn)), buf, sizeof (buf),
+                             G_PRIORITY_DEFAULT, NULL, on_read, &rr);
+  wait_for (&rr.done); /* fails after 20 s */
+  /* closed by the server: end of stream (or a reset), not an answer */
+  g_assert_cmpint (rr.n, <=, 0);
+  g_clear_error (&rr.error);
+  g_assert_cmpint (g_get_monotonic_time () - start, >=, G_USEC_PER_SEC / 2);
+}
+
 static void
 test_port_in_use (void)
 {
@@ -951,6 +1000,7 @@ main (int argc, char **argv)
   g_test_add_func ("/metrics/http-errors", test_http_errors);
   g_test_add_func ("/metrics/curl", test_curl);
   g_test_add_func ("/metrics/many-scrapes", test_many_scrapes);
+  g_test_add_func ("/metrics/idle-client", test_idle_client);
   g_test_add_func ("/metrics/port-in-use", test_port_in_use);
   g_test_add_func ("/metrics/addresses", test_addresses);
   g_test_add_func ("/metrics/keyfile", test_keyfile);
