@@ -23,24 +23,24 @@
 #include "efp-log.h"
 #include "efp-mqtt-client.h"
 
-#define EXIT_USAGE 64
-#define EXIT_DATA 65
+#define EXIT_USAGE       64
+#define EXIT_DATA        65
 #define EXIT_UNAVAILABLE 69
 
 /* The seed's critical power event: normal, grid lost with high SoC (no timer),
  * grid lost with low SoC (timer, then shutdown), power restored (abort). */
-#define OUTAGE_TEMPLATE \
-  "{\"device\":\"SimulatedDevice\",\"interval_sec\":1,\"steps\":[" \
-  "{\"name\":\"normal\",\"duration_sec\":%d,\"state\":{\"soc\":85,\"grid_connected\":true," \
-  "\"temp_celsius\":30.0,\"input_watts\":150,\"output_watts\":120,\"remain_minutes\":null}}," \
-  "{\"name\":\"grid lost, high soc\",\"duration_sec\":%d,\"state\":{\"soc\":60," \
-  "\"grid_connected\":false,\"temp_celsius\":31.0,\"input_watts\":0,\"output_watts\":120," \
-  "\"remain_minutes\":45}}," \
-  "{\"name\":\"grid lost, low soc\",\"duration_sec\":%d,\"state\":{\"soc\":8," \
-  "\"grid_connected\":false,\"temp_celsius\":33.0,\"input_watts\":0,\"output_watts\":120," \
-  "\"remain_minutes\":6}}," \
-  "{\"name\":\"power restored\",\"duration_sec\":%d,\"state\":{\"soc\":9," \
-  "\"grid_connected\":true,\"temp_celsius\":32.0,\"input_watts\":300,\"output_watts\":120," \
+#define OUTAGE_TEMPLATE                                                                            \
+  "{\"device\":\"SimulatedDevice\",\"interval_sec\":1,\"steps\":["                                 \
+  "{\"name\":\"normal\",\"duration_sec\":%d,\"state\":{\"soc\":85,\"grid_connected\":true,"        \
+  "\"temp_celsius\":30.0,\"input_watts\":150,\"output_watts\":120,\"remain_minutes\":null}},"      \
+  "{\"name\":\"grid lost, high soc\",\"duration_sec\":%d,\"state\":{\"soc\":60,"                   \
+  "\"grid_connected\":false,\"temp_celsius\":31.0,\"input_watts\":0,\"output_watts\":120,"         \
+  "\"remain_minutes\":45}},"                                                                       \
+  "{\"name\":\"grid lost, low soc\",\"duration_sec\":%d,\"state\":{\"soc\":8,"                     \
+  "\"grid_connected\":false,\"temp_celsius\":33.0,\"input_watts\":0,\"output_watts\":120,"         \
+  "\"remain_minutes\":6}},"                                                                        \
+  "{\"name\":\"power restored\",\"duration_sec\":%d,\"state\":{\"soc\":9,"                         \
+  "\"grid_connected\":true,\"temp_celsius\":32.0,\"input_watts\":300,\"output_watts\":120,"        \
   "\"remain_minutes\":null}}]}"
 
 typedef struct
@@ -74,8 +74,7 @@ static void
 publish (Sim *sim, const gchar *payload)
 {
   g_autoptr (GError) error = NULL;
-  if (!efp_mqtt_client_publish (sim->mqtt, sim->topic, payload, strlen (payload), 1, FALSE,
-                                &error))
+  if (!efp_mqtt_client_publish (sim->mqtt, sim->topic, payload, strlen (payload), 1, FALSE, &error))
     g_printerr ("ecoflow-simulate: publish failed: %s\n", error->message);
 }
 
@@ -188,8 +187,8 @@ validate (JsonNode *root, GError **error)
       JsonNode *state;
       if (!JSON_NODE_HOLDS_OBJECT (s))
         {
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                       "step %u: expected an object", i + 1);
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "step %u: expected an object",
+                       i + 1);
           return FALSE;
         }
       so = json_node_get_object (s);
@@ -228,8 +227,7 @@ main (int argc, char **argv)
       "JSON timeline, or 'outage' (default) for the built-in outage", "FILE" },
     { "serial", 0, 0, G_OPTION_ARG_STRING, &serial,
       "Device serial or name in the topic (default: the scenario's, SimulatedDevice)", "SN" },
-    { "format", 0, 0, G_OPTION_ARG_STRING, &format, "Payload format: json (default)",
-      "json" },
+    { "format", 0, 0, G_OPTION_ARG_STRING, &format, "Payload format: json (default)", "json" },
     { "host", 0, 0, G_OPTION_ARG_STRING, &host, "Broker host (default localhost)", "HOST" },
     { "port", 0, 0, G_OPTION_ARG_INT, &port, "Broker port (default 1883)", "PORT" },
     { "prefix", 0, 0, G_OPTION_ARG_STRING, &prefix, "Raw topic prefix (default bridge-ecoflow)",
@@ -283,10 +281,10 @@ main (int argc, char **argv)
   if (sim.interval_sec <= 0)
     sim.interval_sec = 1.0;
   sim.quiet = quiet;
-  sim.topic = g_strdup_printf (
-    "%s/%s/data", prefix != NULL ? prefix : "bridge-ecoflow",
-    serial != NULL ? serial
-                   : json_object_get_string_member_with_default (root, "device", "SimulatedDevice"));
+  sim.topic = g_strdup_printf ("%s/%s/data", prefix != NULL ? prefix : "bridge-ecoflow",
+                               serial != NULL ? serial
+                                              : json_object_get_string_member_with_default (
+                                                  root, "device", "SimulatedDevice"));
 
   client_id = g_strdup_printf ("ecoflow-simulate-%d", (int) getpid ());
   o.host = host != NULL ? host : "localhost";

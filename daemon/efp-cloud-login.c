@@ -55,9 +55,9 @@ efp_cloud_resolve_api_url (const gchar *api_url, const gchar *region, GError **e
     }
   uri = g_uri_parse (api_url, G_URI_FLAGS_NONE, NULL);
   scheme = uri != NULL ? g_uri_get_scheme (uri) : NULL;
-  if (uri == NULL || g_uri_get_host (uri) == NULL || *g_uri_get_host (uri) == '\0'
-      || (g_ascii_strcasecmp (scheme, "https") != 0 && g_ascii_strcasecmp (scheme, "http") != 0)
-      || g_uri_get_query (uri) != NULL || g_uri_get_fragment (uri) != NULL)
+  if (uri == NULL || g_uri_get_host (uri) == NULL || *g_uri_get_host (uri) == '\0' ||
+      (g_ascii_strcasecmp (scheme, "https") != 0 && g_ascii_strcasecmp (scheme, "http") != 0) ||
+      g_uri_get_query (uri) != NULL || g_uri_get_fragment (uri) != NULL)
     {
       g_set_error (error, EFP_CONFIG_ERROR, EFP_CONFIG_ERROR_INVALID,
                    "[cloud] api-url: expected an http(s) URL like https://api-e.ecoflow.com, "
@@ -104,7 +104,7 @@ efp_cloud_login_message (const gchar *base_url, const gchar *email, const gchar 
   gsize len;
   SoupMessage *msg;
 
-  b64 = g_base64_encode ((const guchar *)password, strlen (password));
+  b64 = g_base64_encode ((const guchar *) password, strlen (password));
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "email");
   json_builder_add_string_value (builder, email);
@@ -158,7 +158,7 @@ efp_cloud_open_get_message (const gchar *base_url, const gchar *path, const gcha
       json_object_set_string_member (params, query[i], query[i + 1]);
       g_string_append_printf (qs, "%s%s=%s", qs->len > 0 ? "&" : "", k, v);
     }
-  nonce = g_strdup_printf ("%06u", (guint)g_random_int_range (0, 1000000));
+  nonce = g_strdup_printf ("%06u", (guint) g_random_int_range (0, 1000000));
   timestamp = g_strdup_printf ("%" G_GINT64_FORMAT, g_get_real_time () / 1000);
   sign = efp_cloud_sign (params, access_key, secret_key, nonce, timestamp);
 
@@ -196,7 +196,7 @@ excerpt (const gchar *text)
   gchar *out = g_utf8_substring (valid, 0, MIN (n, 80));
 
   for (gchar *p = out; *p != '\0'; p++)
-    if ((guchar)*p < 0x20)
+    if ((guchar) *p < 0x20)
       *p = ' ';
   return out;
 }
@@ -238,11 +238,11 @@ efp_cloud_parse_response (guint status, const gchar *reason, GBytes *body, GErro
     {
       g_autofree gchar *code_text = NULL;
       g_autofree gchar *message = NULL;
-      if (code != NULL && JSON_NODE_HOLDS_VALUE (code)
-          && json_node_get_value_type (code) == G_TYPE_INT64)
+      if (code != NULL && JSON_NODE_HOLDS_VALUE (code) &&
+          json_node_get_value_type (code) == G_TYPE_INT64)
         code_text = g_strdup_printf ("%" G_GINT64_FORMAT, json_node_get_int (code));
-      else if (code != NULL && JSON_NODE_HOLDS_VALUE (code)
-               && json_node_get_value_type (code) == G_TYPE_STRING)
+      else if (code != NULL && JSON_NODE_HOLDS_VALUE (code) &&
+               json_node_get_value_type (code) == G_TYPE_STRING)
         code_text = excerpt (json_node_get_string (code));
       else
         code_text = g_strdup ("(none)");
@@ -285,8 +285,8 @@ get_string_or_int (JsonObject *obj, const gchar *name)
 gboolean
 efp_cloud_parse_login (JsonNode *data, gchar **token, gchar **user_id, GError **error)
 {
-  JsonObject *obj
-      = data != NULL && JSON_NODE_HOLDS_OBJECT (data) ? json_node_get_object (data) : NULL;
+  JsonObject *obj =
+    data != NULL && JSON_NODE_HOLDS_OBJECT (data) ? json_node_get_object (data) : NULL;
   JsonNode *user = obj != NULL ? json_object_get_member (obj, "user") : NULL;
   g_autofree gchar *t = NULL;
   g_autofree gchar *u = NULL;
@@ -310,8 +310,8 @@ efp_cloud_parse_login (JsonNode *data, gchar **token, gchar **user_id, GError **
 EfpCloudCert *
 efp_cloud_parse_cert (JsonNode *data, GError **error)
 {
-  JsonObject *obj
-      = data != NULL && JSON_NODE_HOLDS_OBJECT (data) ? json_node_get_object (data) : NULL;
+  JsonObject *obj =
+    data != NULL && JSON_NODE_HOLDS_OBJECT (data) ? json_node_get_object (data) : NULL;
   g_autoptr (EfpCloudCert) cert = g_new0 (EfpCloudCert, 1);
   g_autofree gchar *port = NULL;
   const gchar *missing = NULL;
@@ -351,6 +351,6 @@ efp_cloud_parse_cert (JsonNode *data, GError **error)
                    "certification answer: expected a broker host name, found '%s'", shown);
       return NULL;
     }
-  cert->port = (guint16)p;
+  cert->port = (guint16) p;
   return g_steal_pointer (&cert);
 }

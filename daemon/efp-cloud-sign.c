@@ -35,8 +35,8 @@ flatten_object (GPtrArray *pairs, const gchar *prefix, JsonObject *object)
   json_object_iter_init (&iter, object);
   while (json_object_iter_next (&iter, &member, &child))
     {
-      g_autofree gchar *key
-          = prefix != NULL ? g_strdup_printf ("%s.%s", prefix, member) : g_strdup (member);
+      g_autofree gchar *key =
+        prefix != NULL ? g_strdup_printf ("%s.%s", prefix, member) : g_strdup (member);
       flatten_node (pairs, key, child);
     }
 }
@@ -69,8 +69,8 @@ flatten_node (GPtrArray *pairs, const gchar *key, JsonNode *node)
 static gint
 compare_pairs (gconstpointer a, gconstpointer b)
 {
-  const gchar *pa = *(const gchar *const *)a;
-  const gchar *pb = *(const gchar *const *)b;
+  const gchar *pa = *(const gchar *const *) a;
+  const gchar *pb = *(const gchar *const *) b;
   gsize la = strcspn (pa, "=");
   gsize lb = strcspn (pb, "=");
   gint r = memcmp (pa, pb, MIN (la, lb));
@@ -104,10 +104,10 @@ efp_cloud_sign_message (JsonObject *params, const gchar *access_key, const gchar
 gchar *
 efp_cloud_sign_hmac (const gchar *secret_key, const gchar *message)
 {
-  g_autoptr (GHmac) hmac
-      = g_hmac_new (G_CHECKSUM_SHA256, (const guchar *)secret_key, strlen (secret_key));
+  g_autoptr (GHmac) hmac =
+    g_hmac_new (G_CHECKSUM_SHA256, (const guchar *) secret_key, strlen (secret_key));
 
-  g_hmac_update (hmac, (const guchar *)message, -1);
+  g_hmac_update (hmac, (const guchar *) message, -1);
   return g_strdup (g_hmac_get_string (hmac));
 }
 

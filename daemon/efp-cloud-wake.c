@@ -19,7 +19,7 @@ efp_cloud_wake_protobuf (guint32 seq)
   header.dest = 32;
   header.has_seq = TRUE;
   header.seq = seq;
-  header.from = (char *)"ios";
+  header.from = (char *) "ios";
   envelope.n_header = 1;
   envelope.header = headers;
   len = efp__header_message__get_packed_size (&envelope);

@@ -21,10 +21,10 @@
 #define WAKE_INTERVAL_MS_DEFAULT 35000 /* SPEC 2.2: data older than 35 s is stale */
 #define HTTP_TIMEOUT_SEC_DEFAULT 20
 #define LOGIN_BACKOFF_INITIAL_MS 1000
-#define LOGIN_BACKOFF_MAX_MS (5 * 60 * 1000)
-#define MQTT_BACKOFF_MAX_MS 60000
-#define MQTT_KEEPALIVE_SEC 30
-#define CONNACK_NOT_AUTHORISED 5 /* also MOSQ_ERR_CONN_REFUSED */
+#define LOGIN_BACKOFF_MAX_MS     (5 * 60 * 1000)
+#define MQTT_BACKOFF_MAX_MS      60000
+#define MQTT_KEEPALIVE_SEC       30
+#define CONNACK_NOT_AUTHORISED   5 /* also MOSQ_ERR_CONN_REFUSED */
 
 typedef enum
 {
@@ -186,7 +186,7 @@ backoff_ms (EfpCloud *self, guint level)
     ms *= 2;
   ms = MIN (ms, LOGIN_BACKOFF_MAX_MS);
   /* +-20 % jitter so many daemons do not log in at the same instant */
-  return (guint)(ms * g_random_double_range (0.8, 1.2));
+  return (guint) (ms * g_random_double_range (0.8, 1.2));
 }
 
 static gboolean
@@ -220,8 +220,8 @@ schedule_login (EfpCloud *self, gboolean rejected)
 static void
 login_failed (EfpCloud *self, const gchar *step, const GError *error)
 {
-  g_autofree gchar *problem = g_strdup_printf ("EcoFlow cloud %s failed: %s; retrying with backoff",
-                                               step, error->message);
+  g_autofree gchar *problem =
+    g_strdup_printf ("EcoFlow cloud %s failed: %s; retrying with backoff", step, error->message);
 
   report_problem (self, problem);
   schedule_login (self, FALSE);
@@ -366,7 +366,7 @@ on_wake_timer (gpointer user_data)
 {
   EfpCloud *self = user_data;
   gint64 now = g_get_monotonic_time ();
-  gint64 interval = (gint64)self->wake_interval_ms * 1000;
+  gint64 interval = (gint64) self->wake_interval_ms * 1000;
 
   self->wake_id = 0;
   for (guint i = 0; i < self->devices->len; i++)
@@ -385,7 +385,7 @@ static void
 reschedule_wake (EfpCloud *self)
 {
   gint64 now = g_get_monotonic_time ();
-  gint64 interval = (gint64)self->wake_interval_ms * 1000;
+  gint64 interval = (gint64) self->wake_interval_ms * 1000;
   gint64 next = G_MAXINT64;
 
   g_clear_handle_id (&self->wake_id, g_source_remove);
@@ -396,8 +396,8 @@ reschedule_wake (EfpCloud *self)
       Device *d = g_ptr_array_index (self->devices, i);
       next = MIN (next, MAX (d->last_heard_us, d->last_wake_us) + interval);
     }
-  self->wake_id
-      = g_timeout_add (next > now ? (guint)((next - now + 999) / 1000) : 0, on_wake_timer, self);
+  self->wake_id =
+    g_timeout_add (next > now ? (guint) ((next - now + 999) / 1000) : 0, on_wake_timer, self);
 }
 
 static void
@@ -446,16 +446,16 @@ json_status (GBytes *payload)
   JsonObject *params;
   JsonNode *status;
 
-  if (!json_parser_load_from_data (parser, text, len, NULL)
-      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+  if (!json_parser_load_from_data (parser, text, len, NULL) ||
+      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     return -1;
   obj = json_node_get_object (json_parser_get_root (parser));
   params = json_object_get_object_member (obj, "params");
   if (params == NULL)
     params = json_object_get_object_member (obj, "param");
   status = json_object_get_member (params != NULL ? params : obj, "status");
-  if (status == NULL || !JSON_NODE_HOLDS_VALUE (status)
-      || json_node_get_value_type (status) != G_TYPE_INT64)
+  if (status == NULL || !JSON_NODE_HOLDS_VALUE (status) ||
+      json_node_get_value_type (status) != G_TYPE_INT64)
     return -1;
   return json_node_get_int (status) != 0;
 }
@@ -475,11 +475,11 @@ on_mqtt_message (EfpMqttClient *client, const gchar *topic, GBytes *payload, gbo
   /* parts[0] is "" for the leading slash */
   if (self->config.auth == EFP_CLOUD_AUTH_APP)
     {
-      if (n == 5 && g_str_equal (parts[1], "app") && g_str_equal (parts[2], "device")
-          && g_str_equal (parts[3], "property"))
+      if (n == 5 && g_str_equal (parts[1], "app") && g_str_equal (parts[2], "device") &&
+          g_str_equal (parts[3], "property"))
         serial = parts[4];
-      else if (n == 7 && g_str_equal (parts[1], "app") && g_str_equal (parts[4], "thing")
-               && g_str_equal (parts[5], "property") && g_str_equal (parts[6], "get_reply"))
+      else if (n == 7 && g_str_equal (parts[1], "app") && g_str_equal (parts[4], "thing") &&
+               g_str_equal (parts[5], "property") && g_str_equal (parts[6], "get_reply"))
         {
           serial = parts[3];
           get_reply = TRUE;
@@ -519,10 +519,10 @@ on_mqtt_message (EfpMqttClient *client, const gchar *topic, GBytes *payload, gbo
 
   /* "online":0 in a latestQuotas answer: the cloud has no live device and the
    * quotaMap is its last memory; decoding it would present stale data as fresh */
-  if (get_reply && g_bytes_get_size (payload) > 0
-      && efp_cloud_detect_format (g_bytes_get_data (payload, NULL), g_bytes_get_size (payload))
-             == EFP_CLOUD_FORMAT_JSON
-      && json_reply_online (payload) == 0)
+  if (get_reply && g_bytes_get_size (payload) > 0 &&
+      efp_cloud_detect_format (g_bytes_get_data (payload, NULL), g_bytes_get_size (payload)) ==
+        EFP_CLOUD_FORMAT_JSON &&
+      json_reply_online (payload) == 0)
     {
       set_online (self, d, FALSE);
       return;
@@ -586,7 +586,7 @@ on_mqtt_disconnected (EfpMqttClient *client, gint rc, gpointer user_data)
   if (self->connected)
     {
       g_autofree gchar *problem = g_strdup_printf (
-          "Lost the connection to the EcoFlow cloud broker (rc %d); reconnecting", rc);
+        "Lost the connection to the EcoFlow cloud broker (rc %d); reconnecting", rc);
       report_problem (self, problem);
     }
   set_connected (self, FALSE);
@@ -684,8 +684,8 @@ on_cert_done (GObject *source, GAsyncResult *result, gpointer user_data)
 static void
 request_app_cert (EfpCloud *self)
 {
-  g_autoptr (SoupMessage) msg
-      = efp_cloud_app_cert_message (self->api_url, self->token, self->user_id);
+  g_autoptr (SoupMessage) msg =
+    efp_cloud_app_cert_message (self->api_url, self->token, self->user_id);
 
   self->state = STATE_CERT;
   send_request (self, msg, on_cert_done, self);
@@ -811,21 +811,21 @@ efp_cloud_class_init (EfpCloudClass *klass)
   object_class->dispose = efp_cloud_dispose;
   object_class->finalize = efp_cloud_finalize;
 
-  signals[SIGNAL_FRAME]
-      = g_signal_new ("frame", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                      G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_BYTES);
-  signals[SIGNAL_CONNECTION_CHANGED]
-      = g_signal_new ("connection-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
-                      NULL, NULL, G_TYPE_NONE, 1, G_TYPE_BOOLEAN);
-  signals[SIGNAL_DEVICE_STATUS]
-      = g_signal_new ("device-status", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
-                      NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_BOOLEAN);
+  signals[SIGNAL_FRAME] =
+    g_signal_new ("frame", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_BYTES);
+  signals[SIGNAL_CONNECTION_CHANGED] =
+    g_signal_new ("connection-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 1, G_TYPE_BOOLEAN);
+  signals[SIGNAL_DEVICE_STATUS] =
+    g_signal_new ("device-status", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_BOOLEAN);
 }
 
 static void
 efp_cloud_init (EfpCloud *self)
 {
-  self->devices = g_ptr_array_new_with_free_func ((GDestroyNotify)device_free);
+  self->devices = g_ptr_array_new_with_free_func ((GDestroyNotify) device_free);
   self->wake_interval_ms = WAKE_INTERVAL_MS_DEFAULT;
   self->login_backoff_initial_ms = LOGIN_BACKOFF_INITIAL_MS;
   self->seq = g_random_int () & 0x7fffffff;
@@ -902,8 +902,8 @@ efp_cloud_new (const EfpCloudConfig *config, GError **error)
                        "[cloud] email: required for auth=app");
           return NULL;
         }
-      self->secret = load_secret (config->password, config->password_file, "password-file",
-                                  "auth=app", error);
+      self->secret =
+        load_secret (config->password, config->password_file, "password-file", "auth=app", error);
       if (self->secret == NULL)
         return NULL;
       /* the app's format: 32 upper-case hex digits, one id per process start */
@@ -998,7 +998,7 @@ efp_cloud_stop (EfpCloud *self)
   g_clear_handle_id (&self->rejected_id, g_source_remove);
   drop_mqtt (self);
   for (guint i = 0; i < self->devices->len; i++)
-    ((Device *)g_ptr_array_index (self->devices, i))->poll_in_flight = FALSE;
+    ((Device *) g_ptr_array_index (self->devices, i))->poll_in_flight = FALSE;
   self->state = STATE_STOPPED;
 }
 

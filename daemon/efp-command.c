@@ -36,10 +36,9 @@ efp_command_free (EfpCommand *cmd)
 gchar *
 efp_command_signing_text (const EfpCommand *cmd, const gchar *agent)
 {
-  return g_strdup_printf ("v1\n%s\n%s\n%s\n%" G_GINT64_FORMAT "\n%" G_GINT64_FORMAT
-                          "\n%" G_GINT64_FORMAT,
-                          agent, cmd->id, cmd->action, cmd->issued_at, cmd->delay_sec,
-                          cmd->ttl_sec);
+  return g_strdup_printf (
+    "v1\n%s\n%s\n%s\n%" G_GINT64_FORMAT "\n%" G_GINT64_FORMAT "\n%" G_GINT64_FORMAT, agent, cmd->id,
+    cmd->action, cmd->issued_at, cmd->delay_sec, cmd->ttl_sec);
 }
 
 gchar *
@@ -114,16 +113,15 @@ get_int_member (JsonObject *o, const gchar *name, gboolean required, gint64 *out
     {
       if (required)
         {
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "command: missing \"%s\"",
-                       name);
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "command: missing \"%s\"", name);
           return FALSE;
         }
       return TRUE;
     }
   if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_INT64)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "command: \"%s\" must be an integer", name);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "command: \"%s\" must be an integer",
+                   name);
       return FALSE;
     }
   *out = json_node_get_int (n);
@@ -138,16 +136,15 @@ get_str_member (JsonObject *o, const gchar *name, gboolean required, gchar **out
     {
       if (required)
         {
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "command: missing \"%s\"",
-                       name);
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "command: missing \"%s\"", name);
           return FALSE;
         }
       return TRUE;
     }
   if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "command: \"%s\" must be a string", name);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "command: \"%s\" must be a string",
+                   name);
       return FALSE;
     }
   g_free (*out);

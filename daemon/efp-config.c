@@ -19,34 +19,48 @@
 #define DEFAULT_CONFIG_FILE EFP_SYSCONFDIR "/ecoflow-powerd.conf"
 
 /* Keys of each fixed group (CONTRACT 3.1). */
-static const gchar *const mqtt_keys[] = { "host", "port", "username", "password-file", "tls",
-                                          "ca-file", "client-id", "raw-prefix", "state-prefix",
+static const gchar *const mqtt_keys[] = { "host",           "port",       "username",
+                                          "password-file",  "tls",        "ca-file",
+                                          "client-id",      "raw-prefix", "state-prefix",
                                           "command-prefix", NULL };
-static const gchar *const cloud_keys[] = { "enabled", "auth", "region", "api-url", "email",
-                                           "password-file", "access-key", "secret-key-file",
-                                           "ca-file", "republish-raw", NULL };
+static const gchar *const cloud_keys[] = {
+  "enabled",         "auth",    "region",        "api-url", "email", "password-file", "access-key",
+  "secret-key-file", "ca-file", "republish-raw", NULL
+};
 static const gchar *const device_keys[] = { "serial", "decoder", "agents", "capacity-wh", NULL };
 static const gchar *const group_keys[] = { "devices", NULL };
 static const gchar *const policy_keys[] = { "module", "devices", "agents", NULL };
 static const gchar *const agent_keys[] = { "key-file", "stage", "stage-timeout-sec", NULL };
 static const gchar *const daemon_keys[] = { "state-file", "dry-run", NULL };
 static const gchar *const nut_keys[] = { "enabled", "listen", "port", "users-file", NULL };
-static const gchar *const notify_keys[] = { "pushover-token-file", "pushover-user",
-                                            "telegram-token-file", "telegram-chat", "ntfy-url",
-                                            "webhook-url", "pushover-api-url",
-                                            "telegram-api-url", NULL };
-static const gchar *const wol_keys[] = { "mac", "address", "port", "after-grid-sec", "min-soc",
-                                         NULL };
+static const gchar *const notify_keys[] = {
+  "pushover-token-file", "pushover-user",    "telegram-token-file",
+  "telegram-chat",       "ntfy-url",         "webhook-url",
+  "pushover-api-url",    "telegram-api-url", NULL
+};
+static const gchar *const wol_keys[] = {
+  "mac", "address", "port", "after-grid-sec", "min-soc", NULL
+};
 static const gchar *const metrics_keys[] = { "listen", "port", NULL };
 
 /* Seed names (CONTRACT 3.3) plus the names the seed's own .env-example uses. */
-static const gchar *const seed_names[] = { "MQTT_HOST", "MQTT_PORT", "MQTT_USER", "MQTT_PASS",
-                                           "ECOFLOW_BASE", "POLICY_SOC_MIN",
-                                           "POLICY_DEBOUNCE_SEC", "POLICY_COOLDOWN_SEC",
-                                           "DEVICE_TO_AGENTS_JSON", "ECOFLOW_ACCESS_KEY",
-                                           "ECOFLOW_SECRET_KEY", "ECOFLOW_DEVICE_LIST",
-                                           "ECOFLOW_USER", "ECOFLOW_PASS", "ECOFLOW_USERNAME",
-                                           "ECOFLOW_PASSWORD", NULL };
+static const gchar *const seed_names[] = { "MQTT_HOST",
+                                           "MQTT_PORT",
+                                           "MQTT_USER",
+                                           "MQTT_PASS",
+                                           "ECOFLOW_BASE",
+                                           "POLICY_SOC_MIN",
+                                           "POLICY_DEBOUNCE_SEC",
+                                           "POLICY_COOLDOWN_SEC",
+                                           "DEVICE_TO_AGENTS_JSON",
+                                           "ECOFLOW_ACCESS_KEY",
+                                           "ECOFLOW_SECRET_KEY",
+                                           "ECOFLOW_DEVICE_LIST",
+                                           "ECOFLOW_USER",
+                                           "ECOFLOW_PASS",
+                                           "ECOFLOW_USERNAME",
+                                           "ECOFLOW_PASSWORD",
+                                           NULL };
 
 typedef struct
 {
@@ -77,7 +91,7 @@ fail_at (Loader *l, const gchar *group, const gchar *key, GError **error)
 }
 
 static gboolean G_GNUC_PRINTF (5, 6)
-set_fail (Loader *l, const gchar *group, const gchar *key, GError **error, const gchar *fmt, ...)
+  set_fail (Loader *l, const gchar *group, const gchar *key, GError **error, const gchar *fmt, ...)
 {
   va_list ap;
   g_autofree gchar *msg = NULL;
@@ -226,11 +240,11 @@ fixed_group_keys (const gchar *group, const gchar **kind)
     const gchar *const *keys;
     gboolean named;
   } table[] = {
-    { "mqtt", mqtt_keys, FALSE },       { "cloud", cloud_keys, FALSE },
-    { "daemon", daemon_keys, FALSE },   { "nut", nut_keys, FALSE },
-    { "notify", notify_keys, FALSE },   { "metrics", metrics_keys, FALSE },
-    { "device", device_keys, TRUE },    { "group", group_keys, TRUE },
-    { "policy", policy_keys, TRUE },    { "agent", agent_keys, TRUE },
+    { "mqtt", mqtt_keys, FALSE },     { "cloud", cloud_keys, FALSE },
+    { "daemon", daemon_keys, FALSE }, { "nut", nut_keys, FALSE },
+    { "notify", notify_keys, FALSE }, { "metrics", metrics_keys, FALSE },
+    { "device", device_keys, TRUE },  { "group", group_keys, TRUE },
+    { "policy", policy_keys, TRUE },  { "agent", agent_keys, TRUE },
     { "wol", wol_keys, TRUE },
   };
   const gchar *colon = strchr (group, ':');
@@ -262,8 +276,8 @@ join_keys (const gchar *const *a, const gchar *const *b)
 
 /* Extra keys a [device:] or [policy:] group may carry, from the plugins. */
 static gboolean
-extra_key_allowed (Loader *l, GKeyFile *kf, const gchar *group, const gchar *kind,
-                   const gchar *key, const gchar *const **extra)
+extra_key_allowed (Loader *l, GKeyFile *kf, const gchar *group, const gchar *kind, const gchar *key,
+                   const gchar *const **extra)
 {
   EfpPluginRegistry *reg = l->options->registry;
   *extra = NULL;
@@ -335,8 +349,8 @@ check_keyfile_names (Loader *l, GKeyFile *kf, const gchar *path, GError **error)
           {
             g_autofree gchar *all = join_keys (keys, extra);
             g_set_error (error, EFP_CONFIG_ERROR, EFP_CONFIG_ERROR_UNKNOWN_KEY,
-                         "%s: [%s] %s: expected one of %s, found an unknown key", path,
-                         groups[i], present[j], all);
+                         "%s: [%s] %s: expected one of %s, found an unknown key", path, groups[i],
+                         present[j], all);
             return FALSE;
           }
         }
@@ -391,8 +405,8 @@ cmp_str (gconstpointer a, gconstpointer b)
 static gboolean
 load_keyfiles (Loader *l, GError **error)
 {
-  const gchar *path = l->options->config_file != NULL ? l->options->config_file
-                                                      : DEFAULT_CONFIG_FILE;
+  const gchar *path =
+    l->options->config_file != NULL ? l->options->config_file : DEFAULT_CONFIG_FILE;
   g_autofree gchar *dir = NULL;
   g_autofree gchar *confd = NULL;
   g_autoptr (GDir) d = NULL;
@@ -437,8 +451,10 @@ get_string (Loader *l, const gchar *group, const gchar *key, gchar **inout, GErr
     {
       /* present but not a valid string (bad escape) */
       if (g_key_file_has_key (l->config->keyfile, group, key, NULL))
-        return set_fail (l, group, key, error, "[%s] %s: expected a string, found an invalid "
-                                               "escape sequence", group, key);
+        return set_fail (l, group, key, error,
+                         "[%s] %s: expected a string, found an invalid "
+                         "escape sequence",
+                         group, key);
       return TRUE;
     }
   g_strstrip (v);
@@ -566,8 +582,7 @@ load_cloud (Loader *l, GError **error)
   const gchar *g = "cloud";
   g_autofree gchar *auth = NULL;
 
-  if (!get_bool (l, g, "enabled", &c->enabled, error) ||
-      !get_string (l, g, "auth", &auth, error) ||
+  if (!get_bool (l, g, "enabled", &c->enabled, error) || !get_string (l, g, "auth", &auth, error) ||
       !get_string (l, g, "region", &c->region, error) ||
       !get_string (l, g, "api-url", &c->api_url, error) ||
       !get_string (l, g, "email", &c->email, error) ||
@@ -652,8 +667,10 @@ load_wol (Loader *l, const gchar *group, GError **error)
 
   if (!get_string (l, group, "mac", &mac, error))
     return FALSE;
-  if (mac == NULL || sscanf (mac, "%2hhx:%2hhx:%2hhx:%2hhx:%2hhx:%2hhx", &b[0], &b[1], &b[2],
-                             &b[3], &b[4], &b[5]) != 6 || strlen (mac) != 17)
+  if (mac == NULL ||
+      sscanf (mac, "%2hhx:%2hhx:%2hhx:%2hhx:%2hhx:%2hhx", &b[0], &b[1], &b[2], &b[3], &b[4],
+              &b[5]) != 6 ||
+      strlen (mac) != 17)
     return set_fail (l, group, "mac", error,
                      "[%s] mac: expected a MAC address like 00:11:22:33:44:55, found '%s'", group,
                      mac != NULL ? mac : "");
@@ -704,8 +721,8 @@ load_device (Loader *l, const gchar *group, const gchar *name, GError **error)
       !get_string (l, group, "capacity-wh", &cap, error))
     return FALSE;
   if (d->serial != NULL && !valid_name (d->serial))
-    return set_fail (l, group, "serial", error,
-                     "[%s] serial: expected a serial number, found '%s'", group, d->serial);
+    return set_fail (l, group, "serial", error, "[%s] serial: expected a serial number, found '%s'",
+                     group, d->serial);
   if (d->decoder != NULL && g_str_equal (d->decoder, "auto"))
     g_clear_pointer (&d->decoder, g_free);
   if (d->decoder != NULL && l->options->registry != NULL &&
@@ -798,8 +815,7 @@ load_named_groups (Loader *l, GError **error)
 
   /* agents first: devices and policies refer to them */
   for (i = 0; groups[i] != NULL; i++)
-    if (g_str_has_prefix (groups[i], "agent:") &&
-        !load_agent (l, groups[i], groups[i] + 6, error))
+    if (g_str_has_prefix (groups[i], "agent:") && !load_agent (l, groups[i], groups[i] + 6, error))
       return FALSE;
   for (i = 0; groups[i] != NULL; i++)
     if (g_str_has_prefix (groups[i], "device:") &&
@@ -819,8 +835,7 @@ load_named_groups (Loader *l, GError **error)
             return FALSE;
           if (g->devices == NULL || g->devices[0] == NULL)
             return set_fail (l, groups[i], "devices", error,
-                             "[%s] devices: expected a list of devices, found nothing",
-                             groups[i]);
+                             "[%s] devices: expected a list of devices, found nothing", groups[i]);
         }
       else if (g_str_has_prefix (groups[i], "wol:") && !load_wol (l, groups[i], error))
         return FALSE;
@@ -838,8 +853,7 @@ load_named_groups (Loader *l, GError **error)
           return FALSE;
         if (p->module == NULL)
           return set_fail (l, groups[i], "module", error,
-                           "[%s] module: expected a policy module name, found nothing",
-                           groups[i]);
+                           "[%s] module: expected a policy module name, found nothing", groups[i]);
       }
   return TRUE;
 }

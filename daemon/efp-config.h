@@ -65,9 +65,9 @@ typedef struct
 {
   gchar *name;
   gchar *module;
-  GStrv devices; /* NULL: all devices */
-  GStrv agents;  /* NULL: from devices */
-  gchar *group;  /* "policy:NAME", for the module's own keys in @keyfile */
+  GStrv devices;                 /* NULL: all devices */
+  GStrv agents;                  /* NULL: from devices */
+  gchar *group;                  /* "policy:NAME", for the module's own keys in @keyfile */
   const EfpPolicyVTable *vtable; /* NULL when loaded without a plugin registry */
   gpointer module_config;        /* from vtable->config_new */
 } EfpPolicyConfig;
@@ -126,7 +126,8 @@ EfpConfig *efp_config_load (const EfpConfigLoadOptions *options, GError **error)
 void efp_config_free (EfpConfig *config);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (EfpConfig, efp_config_free)
 
-const EfpDeviceConfig *efp_config_find_device (const EfpConfig *config, const gchar *name_or_serial);
+const EfpDeviceConfig *efp_config_find_device (const EfpConfig *config,
+                                               const gchar *name_or_serial);
 const EfpAgentConfig *efp_config_find_agent (const EfpConfig *config, const gchar *id);
 /* Effective configuration in key-file syntax, secrets masked. */
 gchar *efp_config_dump (const EfpConfig *config);

@@ -40,9 +40,9 @@ struct _EfpDaemon
   EfpStateFile *state;
   gchar *state_path;
 
-  EfpDbusService *dbus; /* NULL with --no-dbus */
-  EfpCloud *cloud;      /* NULL unless [cloud] enabled */
-  EfpNutServer *nut;    /* NULL unless [nut] enabled */
+  EfpDbusService *dbus;    /* NULL with --no-dbus */
+  EfpCloud *cloud;         /* NULL unless [cloud] enabled */
+  EfpNutServer *nut;       /* NULL unless [nut] enabled */
   GHashTable *republished; /* payload hashes we put on the raw topics ourselves */
   GQueue outbox;           /* commands waiting for the broker (OutboxItem*) */
 
@@ -67,8 +67,7 @@ publish (EfpDaemon *self, const gchar *topic, const gchar *payload, gint qos, gb
   g_autoptr (GError) error = NULL;
   if (self->mqtt == NULL || !efp_mqtt_client_is_connected (self->mqtt))
     return; /* state is republished on reconnect; commands never depend on it being up */
-  if (!efp_mqtt_client_publish (self->mqtt, topic, payload, strlen (payload), qos, retain,
-                                &error))
+  if (!efp_mqtt_client_publish (self->mqtt, topic, payload, strlen (payload), qos, retain, &error))
     g_debug ("publish to %s failed: %s", topic, error->message);
 }
 
@@ -166,10 +165,9 @@ static void
 update_manager (EfpDaemon *self)
 {
   if (self->dbus != NULL)
-    efp_dbus_service_set_manager (self->dbus,
-                                  self->mqtt != NULL && efp_mqtt_client_is_connected (self->mqtt),
-                                  self->cloud != NULL && efp_cloud_is_connected (self->cloud),
-                                  self->config->dry_run);
+    efp_dbus_service_set_manager (
+      self->dbus, self->mqtt != NULL && efp_mqtt_client_is_connected (self->mqtt),
+      self->cloud != NULL && efp_cloud_is_connected (self->cloud), self->config->dry_run);
 }
 
 static void
@@ -343,8 +341,7 @@ agents_for (EfpDaemon *self, EfpPolicyRunner *runner, const gchar *target)
 }
 
 static void
-carry_out (EfpDaemon *self, EfpPolicyRunner *runner, const gchar *target,
-           const EfpPolicyVerdict *v)
+carry_out (EfpDaemon *self, EfpPolicyRunner *runner, const gchar *target, const EfpPolicyVerdict *v)
 {
   const gchar *policy = runner->config->name;
   guint i;
@@ -359,41 +356,40 @@ carry_out (EfpDaemon *self, EfpPolicyRunner *runner, const gchar *target,
 
       switch (e->kind)
         {
-        case EFP_POLICY_EVENT_TIMER_START:
-          g_message ("TIMER START policy=%s device=%s: %s", policy, target, e->detail);
-          break;
-        case EFP_POLICY_EVENT_TIMER_ABORT:
-          g_message ("TIMER ABORT policy=%s device=%s: %s", policy, target, e->detail);
-          break;
-        case EFP_POLICY_EVENT_STALE:
-          g_message ("STALE policy=%s device=%s: %s", policy, target, e->detail);
-          break;
-        case EFP_POLICY_EVENT_SHUTDOWN:
-        case EFP_POLICY_EVENT_ABORT:
-          agents = agents_for (self, runner, target);
-          if (e->kind == EFP_POLICY_EVENT_SHUTDOWN)
-            g_message ("SHUTDOWN TRIGGERED policy=%s device=%s%s: %s", policy, target,
-                       dry ? " (dry run)" : "", e->detail);
-          else
-            g_message ("ABORT policy=%s device=%s: %s", policy, target, e->detail);
-          if (agents[0] == NULL)
-            g_warning ("policy %s, device %s: no agents to tell", policy, target);
-          else
-            {
-              id = efp_dispatcher_send (self->dispatcher,
-                                        e->kind == EFP_POLICY_EVENT_SHUTDOWN ? "shutdown" : "abort",
-                                        (const gchar *const *) agents, v->delay_sec, e->detail,
-                                        policy, target, dry);
-              if (self->dbus != NULL && e->kind == EFP_POLICY_EVENT_SHUTDOWN)
-                efp_dbus_service_emit_shutdown_issued (self->dbus, policy, target,
-                                                       (const gchar *const *) agents, id);
-              else if (self->dbus != NULL)
-                efp_dbus_service_emit_abort_issued (self->dbus, policy, target,
-                                                    (const gchar *const *) agents, id);
-            }
-          break;
-        default:
-          break;
+          case EFP_POLICY_EVENT_TIMER_START:
+            g_message ("TIMER START policy=%s device=%s: %s", policy, target, e->detail);
+            break;
+          case EFP_POLICY_EVENT_TIMER_ABORT:
+            g_message ("TIMER ABORT policy=%s device=%s: %s", policy, target, e->detail);
+            break;
+          case EFP_POLICY_EVENT_STALE:
+            g_message ("STALE policy=%s device=%s: %s", policy, target, e->detail);
+            break;
+          case EFP_POLICY_EVENT_SHUTDOWN:
+          case EFP_POLICY_EVENT_ABORT:
+            agents = agents_for (self, runner, target);
+            if (e->kind == EFP_POLICY_EVENT_SHUTDOWN)
+              g_message ("SHUTDOWN TRIGGERED policy=%s device=%s%s: %s", policy, target,
+                         dry ? " (dry run)" : "", e->detail);
+            else
+              g_message ("ABORT policy=%s device=%s: %s", policy, target, e->detail);
+            if (agents[0] == NULL)
+              g_warning ("policy %s, device %s: no agents to tell", policy, target);
+            else
+              {
+                id = efp_dispatcher_send (
+                  self->dispatcher, e->kind == EFP_POLICY_EVENT_SHUTDOWN ? "shutdown" : "abort",
+                  (const gchar *const *) agents, v->delay_sec, e->detail, policy, target, dry);
+                if (self->dbus != NULL && e->kind == EFP_POLICY_EVENT_SHUTDOWN)
+                  efp_dbus_service_emit_shutdown_issued (self->dbus, policy, target,
+                                                         (const gchar *const *) agents, id);
+                else if (self->dbus != NULL)
+                  efp_dbus_service_emit_abort_issued (self->dbus, policy, target,
+                                                      (const gchar *const *) agents, id);
+              }
+            break;
+          default:
+            break;
         }
       publish_event (self, target, policy, kind, e->detail);
     }
@@ -462,8 +458,8 @@ evaluate_target (EfpDaemon *self, EfpPolicyRunner *runner, const gchar *name)
       w->self = self;
       w->runner = runner;
       w->target = g_strdup (name);
-      t->timer = g_timeout_add_full (G_PRIORITY_DEFAULT, (guint) MIN (ms, G_MAXUINT), on_policy_wake,
-                                     w, wake_data_free);
+      t->timer = g_timeout_add_full (G_PRIORITY_DEFAULT, (guint) MIN (ms, G_MAXUINT),
+                                     on_policy_wake, w, wake_data_free);
     }
   if (before.phase != t->state.phase || v->n_events > 0)
     update_policy_dbus (self, runner);
@@ -501,8 +497,8 @@ stale_after_for (EfpDaemon *self, const gchar *name)
       gint64 gap = 60;
       if (!efp_policy_runner_covers (r, name, FALSE))
         continue;
-      if (!efp_keyfile_get_int (self->config->keyfile, r->config->group, "max-data-gap-sec", 60,
-                                1, 604800, &gap, NULL))
+      if (!efp_keyfile_get_int (self->config->keyfile, r->config->group, "max-data-gap-sec", 60, 1,
+                                604800, &gap, NULL))
         gap = 60;
       if (best == 0 || gap < best)
         best = (gint) gap;
@@ -555,8 +551,9 @@ arm_stale_timer (EfpDaemon *self, EfpDevice *dev)
   if (dev->last_frame_us == 0)
     return;
   dev->stale_after_sec = stale_after_for (self, dev->name);
-  due_ms = (dev->last_frame_us + (gint64) dev->stale_after_sec * G_USEC_PER_SEC -
-            g_get_real_time ()) / 1000;
+  due_ms =
+    (dev->last_frame_us + (gint64) dev->stale_after_sec * G_USEC_PER_SEC - g_get_real_time ()) /
+    1000;
   s = g_new0 (StaleData, 1);
   s->self = self;
   s->name = g_strdup (dev->name);
@@ -615,10 +612,9 @@ note_grid_change (EfpDaemon *self, EfpDevice *dev)
   if (dev->last_grid != EFP_TRISTATE_UNKNOWN || now == EFP_TRISTATE_FALSE)
     {
       const gchar *ev = now == EFP_TRISTATE_FALSE ? "grid-lost" : "grid-restored";
-      g_autofree gchar *detail = g_strdup_printf ("soc %.1f, from %s", dev->reading.soc,
-                                                  dev->reading.grid_source != NULL
-                                                    ? dev->reading.grid_source
-                                                    : "unknown signal");
+      g_autofree gchar *detail = g_strdup_printf (
+        "soc %.1f, from %s", dev->reading.soc,
+        dev->reading.grid_source != NULL ? dev->reading.grid_source : "unknown signal");
       g_message ("device %s: %s (%s)", dev->name, ev, detail);
       publish_event (self, dev->name, NULL, ev, detail);
     }
@@ -824,11 +820,9 @@ flush_outbox (EfpDaemon *self)
   while ((o = g_queue_peek_head (&self->outbox)) != NULL)
     {
       if (now - o->queued_us > 300 * G_USEC_PER_SEC)
-        g_warning ("command to %s dropped: the broker was unreachable for its whole ttl",
-                   o->topic);
-      else if (self->mqtt == NULL ||
-               !efp_mqtt_client_publish (self->mqtt, o->topic, o->payload, strlen (o->payload), 1,
-                                         FALSE, NULL))
+        g_warning ("command to %s dropped: the broker was unreachable for its whole ttl", o->topic);
+      else if (self->mqtt == NULL || !efp_mqtt_client_publish (self->mqtt, o->topic, o->payload,
+                                                               strlen (o->payload), 1, FALSE, NULL))
         return;
       else
         g_message ("queued command to %s sent", o->topic);
@@ -864,13 +858,12 @@ dispatch_agent_changed (gpointer user_data, const EfpAgentInfo *a)
 }
 
 static void
-dispatch_command_sent (gpointer user_data, const gchar *agent, const gchar *id,
-                       const gchar *action, const gchar *policy, const gchar *device,
-                       gint64 issued_at)
+dispatch_command_sent (gpointer user_data, const gchar *agent, const gchar *id, const gchar *action,
+                       const gchar *policy, const gchar *device, gint64 issued_at)
 {
   EfpDaemon *self = user_data;
-  EfpSentCommand c = { (gchar *) id, (gchar *) agent, (gchar *) action, (gchar *) policy,
-                       (gchar *) device, issued_at };
+  EfpSentCommand c = { (gchar *) id,     (gchar *) agent,  (gchar *) action,
+                       (gchar *) policy, (gchar *) device, issued_at };
   efp_state_file_add_command (self->state, &c);
   save_state (self);
 }
@@ -887,8 +880,8 @@ on_cloud_frame (EfpCloud *cloud, const gchar *serial, GBytes *payload, gpointer 
   if (self->config->cloud.republish_raw && self->mqtt != NULL &&
       efp_mqtt_client_is_connected (self->mqtt))
     {
-      g_autofree gchar *topic = g_strdup_printf ("%s/%s/data", self->config->mqtt.raw_prefix,
-                                                 serial);
+      g_autofree gchar *topic =
+        g_strdup_printf ("%s/%s/data", self->config->mqtt.raw_prefix, serial);
       gsize len;
       gconstpointer data = g_bytes_get_data (payload, &len);
       if (g_hash_table_size (self->republished) > 256)
@@ -901,8 +894,7 @@ on_cloud_frame (EfpCloud *cloud, const gchar *serial, GBytes *payload, gpointer 
 /* The cloud says the station itself is unreachable: its last data is stale now,
  * whatever the gap timer says (SPEC 7.4). */
 static void
-on_cloud_device_status (EfpCloud *cloud, const gchar *serial, gboolean online,
-                        gpointer user_data)
+on_cloud_device_status (EfpCloud *cloud, const gchar *serial, gboolean online, gpointer user_data)
 {
   EfpDaemon *self = user_data;
   EfpDevice *dev = ensure_device (self, serial);
@@ -1097,8 +1089,8 @@ recover_unsent_shutdowns (EfpDaemon *self)
           if (agents[0] != NULL)
             id = efp_dispatcher_send (self->dispatcher, "shutdown", (const gchar *const *) agents,
                                       t->verdict.delay_sec > 0 ? t->verdict.delay_sec : 60,
-                                      "shutdown decided before a restart", r->config->name,
-                                      t->name, self->config->dry_run);
+                                      "shutdown decided before a restart", r->config->name, t->name,
+                                      self->config->dry_run);
         }
     }
 }
@@ -1138,11 +1130,11 @@ efp_daemon_class_init (EfpDaemonClass *klass)
 static void
 efp_daemon_init (EfpDaemon *self)
 {
-  self->devices = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
-                                         (GDestroyNotify) efp_device_free);
+  self->devices =
+    g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) efp_device_free);
   self->runners = g_ptr_array_new_with_free_func ((GDestroyNotify) efp_policy_runner_free);
-  self->republished = g_hash_table_new_full (g_bytes_hash, g_bytes_equal,
-                                             (GDestroyNotify) g_bytes_unref, NULL);
+  self->republished =
+    g_hash_table_new_full (g_bytes_hash, g_bytes_equal, (GDestroyNotify) g_bytes_unref, NULL);
 }
 
 EfpDaemon *
@@ -1297,8 +1289,8 @@ efp_daemon_reload (EfpDaemon *self, GError **error)
       guint j;
       gboolean kept = FALSE;
       for (j = 0; j < fresh->policies->len; j++)
-        kept = kept || g_str_equal (((EfpPolicyConfig *) fresh->policies->pdata[j])->name,
-                                    r->config->name);
+        kept = kept ||
+               g_str_equal (((EfpPolicyConfig *) fresh->policies->pdata[j])->name, r->config->name);
       if (!kept)
         efp_dbus_service_remove_policy (self->dbus, r->config->name);
     }

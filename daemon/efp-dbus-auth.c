@@ -64,31 +64,30 @@ ask_polkit (GTask *task)
   AuthData *d = g_task_get_task_data (task);
   GDBusConnection *connection = g_dbus_method_invocation_get_connection (d->invocation);
   GDBusMessage *message = g_dbus_method_invocation_get_message (d->invocation);
-  gboolean interactive
-      = (g_dbus_message_get_flags (message) & G_DBUS_MESSAGE_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION)
-        != 0;
+  gboolean interactive = (g_dbus_message_get_flags (message) &
+                          G_DBUS_MESSAGE_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION) != 0;
   GVariantBuilder subject;
 
   g_variant_builder_init (&subject, G_VARIANT_TYPE ("a{sv}"));
   g_variant_builder_add (
-      &subject, "{sv}", "name",
-      g_variant_new_string (g_dbus_method_invocation_get_sender (d->invocation)));
+    &subject, "{sv}", "name",
+    g_variant_new_string (g_dbus_method_invocation_get_sender (d->invocation)));
   g_dbus_connection_call (
-      connection, "org.freedesktop.PolicyKit1", "/org/freedesktop/PolicyKit1/Authority",
-      "org.freedesktop.PolicyKit1.Authority", "CheckAuthorization",
-      g_variant_new ("((sa{sv})s@a{ss}us)", "system-bus-name", &subject, d->action_id,
-                     g_variant_new_array (G_VARIANT_TYPE ("{ss}"), NULL, 0),
-                     interactive ? POLKIT_ALLOW_USER_INTERACTION : 0u, ""),
-      G_VARIANT_TYPE ("((bba{ss}))"), G_DBUS_CALL_FLAGS_NONE,
-      /* a person may be typing a password */
-      interactive ? G_MAXINT : -1, g_task_get_cancellable (task), polkit_done, task);
+    connection, "org.freedesktop.PolicyKit1", "/org/freedesktop/PolicyKit1/Authority",
+    "org.freedesktop.PolicyKit1.Authority", "CheckAuthorization",
+    g_variant_new ("((sa{sv})s@a{ss}us)", "system-bus-name", &subject, d->action_id,
+                   g_variant_new_array (G_VARIANT_TYPE ("{ss}"), NULL, 0),
+                   interactive ? POLKIT_ALLOW_USER_INTERACTION : 0u, ""),
+    G_VARIANT_TYPE ("((bba{ss}))"), G_DBUS_CALL_FLAGS_NONE,
+    /* a person may be typing a password */
+    interactive ? G_MAXINT : -1, g_task_get_cancellable (task), polkit_done, task);
 }
 
 static gboolean
 uid_allowed (guint32 uid)
 {
   /* the service's own uid covers ExecReload= inside the unit */
-  return uid == 0 || uid == (guint32)getuid ();
+  return uid == 0 || uid == (guint32) getuid ();
 }
 
 static void
@@ -135,8 +134,8 @@ efp_dbus_auth_check_async (GDBusMethodInvocation *invocation, const gchar *actio
     {
       /* a peer-to-peer connection: only its kernel credentials tell who it is */
       GCredentials *creds = g_dbus_connection_get_peer_credentials (connection);
-      uid_t uid = creds != NULL ? g_credentials_get_unix_user (creds, NULL) : (uid_t)-1;
-      if (creds != NULL && uid != (uid_t)-1 && uid_allowed ((guint32)uid))
+      uid_t uid = creds != NULL ? g_credentials_get_unix_user (creds, NULL) : (uid_t) -1;
+      if (creds != NULL && uid != (uid_t) -1 && uid_allowed ((guint32) uid))
         g_task_return_boolean (task, TRUE);
       else
         g_task_return_new_error (task, EFP_DBUS_ERROR, EFP_DBUS_ERROR_NOT_AUTHORIZED,
@@ -144,9 +143,9 @@ efp_dbus_auth_check_async (GDBusMethodInvocation *invocation, const gchar *actio
       return;
     }
   g_dbus_connection_call (
-      connection, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-      "GetConnectionUnixUser", g_variant_new ("(s)", sender), G_VARIANT_TYPE ("(u)"),
-      G_DBUS_CALL_FLAGS_NONE, -1, cancellable, uid_done, g_steal_pointer (&task));
+    connection, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+    "GetConnectionUnixUser", g_variant_new ("(s)", sender), G_VARIANT_TYPE ("(u)"),
+    G_DBUS_CALL_FLAGS_NONE, -1, cancellable, uid_done, g_steal_pointer (&task));
 }
 
 gboolean

@@ -14,9 +14,9 @@
 #include "efp-plugin-util.h"
 
 #define DEVICE_MIN_INTERVAL_US G_USEC_PER_SEC
-#define MAX_EVENTS 100
-#define RETRY_FIRST_SEC 1
-#define RETRY_MAX_SEC 30
+#define MAX_EVENTS             100
+#define RETRY_FIRST_SEC        1
+#define RETRY_MAX_SEC          30
 
 static const GDBusErrorEntry error_entries[] = {
   { EFP_DBUS_ERROR_FAILED, EFP_DBUS_NAME ".Error.Failed" },
@@ -34,7 +34,7 @@ efp_dbus_error_quark (void)
   static gsize quark = 0;
   g_dbus_error_register_error_domain ("efp-dbus-error-quark", &quark, error_entries,
                                       G_N_ELEMENTS (error_entries));
-  return (GQuark)quark;
+  return (GQuark) quark;
 }
 
 gchar *
@@ -234,7 +234,7 @@ device_apply (DeviceEntry *e)
   efp_exported_device_set_remaining_minutes (d, r->remain_minutes >= 0 ? r->remain_minutes : -1);
   set_double (d, "TemperatureCelsius", "temperature-celsius", r->temp_celsius);
   efp_exported_device_set_stale (d, e->stale);
-  efp_exported_device_set_last_update (d, e->ts > 0 ? (guint64)e->ts * G_USEC_PER_SEC : 0);
+  efp_exported_device_set_last_update (d, e->ts > 0 ? (guint64) e->ts * G_USEC_PER_SEC : 0);
   efp_exported_device_set_grid_source (d, e->grid_source);
   /* the setter compares values, so unchanged packs emit nothing */
   efp_exported_device_set_packs (d, packs_variant (r));
@@ -315,7 +315,7 @@ efp_dbus_service_update_device (EfpDbusService *self, const EfpReading *reading,
   if (now >= due)
     device_apply (e);
   else
-    e->apply_id = g_timeout_add ((guint)((due - now + 999) / 1000), device_apply_cb, e);
+    e->apply_id = g_timeout_add ((guint) ((due - now + 999) / 1000), device_apply_cb, e);
 }
 
 void
@@ -450,8 +450,8 @@ efp_dbus_service_emit_shutdown_issued (EfpDbusService *self, const gchar *policy
 
   g_return_if_fail (EFP_IS_DBUS_SERVICE (self));
   efp_exported_manager_emit_shutdown_issued (
-      self->manager, policy != NULL ? policy : "", device != NULL ? device : "",
-      agents != NULL ? agents : none, command_id != NULL ? command_id : "");
+    self->manager, policy != NULL ? policy : "", device != NULL ? device : "",
+    agents != NULL ? agents : none, command_id != NULL ? command_id : "");
 }
 
 void
@@ -462,8 +462,8 @@ efp_dbus_service_emit_abort_issued (EfpDbusService *self, const gchar *policy, c
 
   g_return_if_fail (EFP_IS_DBUS_SERVICE (self));
   efp_exported_manager_emit_abort_issued (
-      self->manager, policy != NULL ? policy : "", device != NULL ? device : "",
-      agents != NULL ? agents : none, command_id != NULL ? command_id : "");
+    self->manager, policy != NULL ? policy : "", device != NULL ? device : "",
+    agents != NULL ? agents : none, command_id != NULL ? command_id : "");
 }
 
 static void
@@ -601,7 +601,7 @@ handle_test_agent (EfpExportedManager *manager, GDBusMethodInvocation *invocatio
   if (*id == '\0')
     {
       g_dbus_method_invocation_return_error_literal (
-          invocation, EFP_DBUS_ERROR, EFP_DBUS_ERROR_INVALID_ARGS, "TestAgent needs an agent id");
+        invocation, EFP_DBUS_ERROR, EFP_DBUS_ERROR_INVALID_ARGS, "TestAgent needs an agent id");
       return TRUE;
     }
   start_authorized_call (EFP_DBUS_SERVICE (user_data), invocation, id);
@@ -758,8 +758,8 @@ connect_bus (EfpDbusService *self)
   /* our own connection, not the g_bus_get() singleton: that one exits the
    * process when the bus goes away, and we want to reconnect instead */
   g_dbus_connection_new_for_address (address,
-                                     G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT
-                                         | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                     G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                       G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
                                      NULL, self->cancellable, connected_cb, self);
 }
 
@@ -841,7 +841,7 @@ efp_dbus_service_class_init (EfpDbusServiceClass *klass)
   object_class->dispose = efp_dbus_service_dispose;
   object_class->finalize = efp_dbus_service_finalize;
   /* register the error names before any call can fail */
-  (void)efp_dbus_error_quark ();
+  (void) efp_dbus_error_quark ();
 }
 
 static void

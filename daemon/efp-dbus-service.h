@@ -38,8 +38,8 @@ void efp_dbus_service_set_manager (EfpDbusService *self, gboolean mqtt_connected
 void efp_dbus_service_update_device (EfpDbusService *self, const EfpReading *reading,
                                      const EfpReadingMeta *meta);
 /* @state: idle|armed|triggered|cooldown; @deadline_us 0 when none. */
-void efp_dbus_service_update_policy (EfpDbusService *self, const gchar *name,
-                                     const gchar *module, const gchar *state, guint64 deadline_us,
+void efp_dbus_service_update_policy (EfpDbusService *self, const gchar *name, const gchar *module,
+                                     const gchar *state, guint64 deadline_us,
                                      const gchar *const *devices);
 void efp_dbus_service_update_agent (EfpDbusService *self, const gchar *id, gboolean online,
                                     guint64 last_seen_us, const gchar *last_command_id,

@@ -16,8 +16,8 @@
 
 G_BEGIN_DECLS
 
-#define EFP_DECODER_ABI_MAJOR 1
-#define EFP_DECODER_ABI_MINOR 0
+#define EFP_DECODER_ABI_MAJOR    1
+#define EFP_DECODER_ABI_MINOR    0
 #define EFP_DECODER_QUERY_SYMBOL "efp_decoder_module_query"
 
 /* How sure a probe is that a payload belongs to this decoder. */
@@ -32,9 +32,9 @@ typedef enum
 typedef struct
 {
   gsize struct_size;
-  const gchar *serial;     /* may be NULL */
-  const gchar *model;      /* from the model table or config; may be NULL */
-  GHashTable *options;     /* (const gchar* -> const gchar*) device keys listed in option_keys */
+  const gchar *serial; /* may be NULL */
+  const gchar *model;  /* from the model table or config; may be NULL */
+  GHashTable *options; /* (const gchar* -> const gchar*) device keys listed in option_keys */
 } EfpDecoderSetup;
 
 typedef struct
@@ -80,11 +80,11 @@ typedef enum
 } EfpDecoderError;
 
 /* Use once per module: EFP_DECODER_DEFINE (river3plus_vtable) */
-#define EFP_DECODER_DEFINE(vtable)                                                            \
-  G_MODULE_EXPORT const EfpDecoderVTable *efp_decoder_module_query (void);                    \
-  G_MODULE_EXPORT const EfpDecoderVTable *efp_decoder_module_query (void)                     \
-  {                                                                                           \
-    return &(vtable);                                                                         \
+#define EFP_DECODER_DEFINE(vtable)                                                                 \
+  G_MODULE_EXPORT const EfpDecoderVTable *efp_decoder_module_query (void);                         \
+  G_MODULE_EXPORT const EfpDecoderVTable *efp_decoder_module_query (void)                          \
+  {                                                                                                \
+    return &(vtable);                                                                              \
   }
 
 G_END_DECLS

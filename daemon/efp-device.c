@@ -85,8 +85,7 @@ efp_device_ensure_session (EfpDevice *self, EfpPluginRegistry *registry,
 }
 
 gboolean
-efp_device_feed (EfpDevice *self, const guint8 *payload, gsize len, gint64 now_us,
-                 GError **error)
+efp_device_feed (EfpDevice *self, const guint8 *payload, gsize len, gint64 now_us, GError **error)
 {
   if (!efp_decoder_session_feed (self->session, payload, len, now_us, error))
     return FALSE;

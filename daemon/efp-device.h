@@ -12,14 +12,14 @@ G_BEGIN_DECLS
 typedef struct
 {
   gchar *name;
-  gchar *serial;                  /* NULL when frames arrive under the name */
-  const EfpDeviceConfig *config;  /* NULL for a device no config names */
-  EfpDecoderSession *session;     /* NULL until the first frame picks a decoder */
-  EfpReading reading;             /* last merged reading (restored or decoded) */
-  gint64 last_frame_us;           /* wall clock, 0 never */
+  gchar *serial;                 /* NULL when frames arrive under the name */
+  const EfpDeviceConfig *config; /* NULL for a device no config names */
+  EfpDecoderSession *session;    /* NULL until the first frame picks a decoder */
+  EfpReading reading;            /* last merged reading (restored or decoded) */
+  gint64 last_frame_us;          /* wall clock, 0 never */
   gboolean stale;
   gint stale_after_sec;
-  EfpTristate last_grid;          /* for grid-lost / grid-restored events */
+  EfpTristate last_grid; /* for grid-lost / grid-restored events */
   guint stale_timer;
 } EfpDevice;
 

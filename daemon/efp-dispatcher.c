@@ -8,7 +8,7 @@
 #include "efp-log.h"
 
 #define DEFAULT_STAGE_TIMEOUT_SEC 60
-#define COMMAND_TTL_SEC 300
+#define COMMAND_TTL_SEC           300
 
 typedef struct _Issuance Issuance;
 
@@ -27,7 +27,7 @@ typedef struct
 struct _Issuance
 {
   EfpDispatcher *owner;
-  EfpCommand *cmd;  /* template: sig is per agent */
+  EfpCommand *cmd;       /* template: sig is per agent */
   GPtrArray *deliveries; /* Delivery* */
   gint current_stage;
   guint stage_timer;
@@ -38,8 +38,8 @@ struct _EfpDispatcher
   EfpDispatcherCallbacks cb;
   gpointer user_data;
   const EfpConfig *config;
-  GHashTable *agents;    /* id -> EfpAgentInfo* */
-  GPtrArray *issuances;  /* Issuance*, newest last */
+  GHashTable *agents;   /* id -> EfpAgentInfo* */
+  GPtrArray *issuances; /* Issuance*, newest last */
   guint ack_timeout_ms;
 };
 
@@ -192,8 +192,8 @@ deliver (Issuance *is, Delivery *d)
   if (self->cb.agent_changed != NULL)
     self->cb.agent_changed (self->user_data, info);
   if (self->cb.command_sent != NULL)
-    self->cb.command_sent (self->user_data, d->agent, is->cmd->id, is->cmd->action,
-                           is->cmd->policy, is->cmd->device, is->cmd->issued_at);
+    self->cb.command_sent (self->user_data, d->agent, is->cmd->id, is->cmd->action, is->cmd->policy,
+                           is->cmd->device, is->cmd->issued_at);
   d->ack_timer = g_timeout_add (self->ack_timeout_ms, on_ack_timeout, d);
 }
 
@@ -254,8 +254,9 @@ start_stage (Issuance *is, gint stage)
       if (d->stage != stage)
         continue;
       ac = agent_config (is->owner, d->agent);
-      timeout = MAX (timeout, ac != NULL && ac->stage_timeout_sec > 0 ? (guint) ac->stage_timeout_sec
-                                                                      : DEFAULT_STAGE_TIMEOUT_SEC);
+      timeout =
+        MAX (timeout, ac != NULL && ac->stage_timeout_sec > 0 ? (guint) ac->stage_timeout_sec
+                                                              : DEFAULT_STAGE_TIMEOUT_SEC);
       deliver (is, d);
     }
   if (next_stage (is, stage) >= 0)
@@ -407,8 +408,7 @@ efp_dispatcher_handle_status (EfpDispatcher *self, const gchar *agent, const gch
 }
 
 void
-efp_dispatcher_handle_ack (EfpDispatcher *self, const gchar *agent, const gchar *payload,
-                           gsize len)
+efp_dispatcher_handle_ack (EfpDispatcher *self, const gchar *agent, const gchar *payload, gsize len)
 {
   g_autoptr (JsonParser) parser = json_parser_new ();
   JsonObject *o = parse_object (payload, len, parser);

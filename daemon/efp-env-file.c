@@ -72,8 +72,8 @@ efp_env_file_parse_data (const gchar *data, const gchar *origin_name, GError **e
       if (!valid_name (key))
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                       "%s: line %u: expected a variable name, found '%s'", origin_name,
-                       first_line, key);
+                       "%s: line %u: expected a variable name, found '%s'", origin_name, first_line,
+                       key);
           return NULL;
         }
       value = g_string_new (g_strstrip (eq + 1));

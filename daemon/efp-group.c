@@ -21,8 +21,7 @@ efp_group_aggregate (const EfpGroupMember *members, guint n, EfpReading *out)
   efp_reading_init (out);
   g_strlcpy (out->model, "Group", sizeof (out->model));
   for (i = 0; i < n; i++)
-    if (members[i].has_data && !isnan (members[i].reading->soc) &&
-        !(members[i].capacity_wh > 0))
+    if (members[i].has_data && !isnan (members[i].reading->soc) && !(members[i].capacity_wh > 0))
       all_capacity = FALSE;
   for (i = 0; i < n; i++)
     {
@@ -64,8 +63,8 @@ efp_group_aggregate (const EfpGroupMember *members, guint n, EfpReading *out)
     out->input_watts = in;
   if (any_out)
     out->output_watts = outw;
-  out->grid_connected = any_false ? EFP_TRISTATE_FALSE
-                                  : (all_true ? EFP_TRISTATE_TRUE : EFP_TRISTATE_UNKNOWN);
+  out->grid_connected =
+    any_false ? EFP_TRISTATE_FALSE : (all_true ? EFP_TRISTATE_TRUE : EFP_TRISTATE_UNKNOWN);
   out->grid_source = "group";
   out->remain_minutes = remain;
 }

@@ -15,26 +15,26 @@ write_string (GString *out, const gchar *s)
       guchar c = (guchar) *s;
       switch (c)
         {
-        case '"':
-          g_string_append (out, "\\\"");
-          break;
-        case '\\':
-          g_string_append (out, "\\\\");
-          break;
-        case '\n':
-          g_string_append (out, "\\n");
-          break;
-        case '\r':
-          g_string_append (out, "\\r");
-          break;
-        case '\t':
-          g_string_append (out, "\\t");
-          break;
-        default:
-          if (c < 0x20 || c == 0x7f)
-            g_string_append_printf (out, "\\u%04x", c);
-          else
-            g_string_append_c (out, (gchar) c);
+          case '"':
+            g_string_append (out, "\\\"");
+            break;
+          case '\\':
+            g_string_append (out, "\\\\");
+            break;
+          case '\n':
+            g_string_append (out, "\\n");
+            break;
+          case '\r':
+            g_string_append (out, "\\r");
+            break;
+          case '\t':
+            g_string_append (out, "\\t");
+            break;
+          default:
+            if (c < 0x20 || c == 0x7f)
+              g_string_append_printf (out, "\\u%04x", c);
+            else
+              g_string_append_c (out, (gchar) c);
         }
     }
   g_string_append_c (out, '"');
@@ -72,20 +72,20 @@ write_value (GString *out, JsonNode *node)
 {
   switch (json_node_get_value_type (node))
     {
-    case G_TYPE_INT64:
-      g_string_append_printf (out, "%" G_GINT64_FORMAT, json_node_get_int (node));
-      break;
-    case G_TYPE_DOUBLE:
-      write_double (out, json_node_get_double (node));
-      break;
-    case G_TYPE_BOOLEAN:
-      g_string_append (out, json_node_get_boolean (node) ? "true" : "false");
-      break;
-    case G_TYPE_STRING:
-      write_string (out, json_node_get_string (node));
-      break;
-    default:
-      g_string_append (out, "null");
+      case G_TYPE_INT64:
+        g_string_append_printf (out, "%" G_GINT64_FORMAT, json_node_get_int (node));
+        break;
+      case G_TYPE_DOUBLE:
+        write_double (out, json_node_get_double (node));
+        break;
+      case G_TYPE_BOOLEAN:
+        g_string_append (out, json_node_get_boolean (node) ? "true" : "false");
+        break;
+      case G_TYPE_STRING:
+        write_string (out, json_node_get_string (node));
+        break;
+      default:
+        g_string_append (out, "null");
     }
 }
 

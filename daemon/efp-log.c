@@ -22,8 +22,8 @@ efp_log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, g
     }
   /* everything on stderr: stdout belongs to program output (--check-config, tools) */
   {
-    g_autofree gchar *line =
-      g_log_writer_format_fields (level, fields, n_fields, g_log_writer_supports_color (fileno (stderr)));
+    g_autofree gchar *line = g_log_writer_format_fields (
+      level, fields, n_fields, g_log_writer_supports_color (fileno (stderr)));
     fprintf (stderr, "%s\n", line);
     fflush (stderr);
   }

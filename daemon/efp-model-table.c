@@ -41,8 +41,8 @@ static void
 entry_free (gpointer p)
 {
   Entry *e = p;
-  g_free ((gchar *)e->pub.decoder);
-  g_free ((gchar *)e->pub.model);
+  g_free ((gchar *) e->pub.decoder);
+  g_free ((gchar *) e->pub.model);
   g_free (e->prefix);
   g_free (e);
 }
@@ -50,15 +50,15 @@ entry_free (gpointer p)
 static guint64
 number_key (EfpModelKey kind, guint32 value)
 {
-  return ((guint64)kind << 32) | value;
+  return ((guint64) kind << 32) | value;
 }
 
 static gint
 longest_first (gconstpointer a, gconstpointer b)
 {
-  const Entry *ea = *(const Entry *const *)a;
-  const Entry *eb = *(const Entry *const *)b;
-  return (gint)strlen (eb->prefix) - (gint)strlen (ea->prefix);
+  const Entry *ea = *(const Entry *const *) a;
+  const Entry *eb = *(const Entry *const *) b;
+  return (gint) strlen (eb->prefix) - (gint) strlen (ea->prefix);
 }
 
 static gboolean
@@ -100,7 +100,7 @@ parse_line (EfpModelTable *self, const gchar *origin, guint lineno, const gchar 
   if (tok->len < 4)
     return fail (error, origin, lineno, "'KIND VALUE DECODER MODEL NAME'", line);
   g_ptr_array_add (tok, NULL);
-  model = g_strjoinv (" ", (gchar **)tok->pdata + 3);
+  model = g_strjoinv (" ", (gchar **) tok->pdata + 3);
   kind_s = tok->pdata[0];
   value_s = tok->pdata[1];
   decoder_s = tok->pdata[2];
@@ -152,7 +152,7 @@ parse_line (EfpModelTable *self, const gchar *origin, guint lineno, const gchar 
   else
     {
       guint64 *key = g_new (guint64, 1);
-      *key = number_key (kind, (guint32)value);
+      *key = number_key (kind, (guint32) value);
       if (g_hash_table_contains (self->numbers, key))
         {
           g_free (key);
@@ -175,7 +175,7 @@ efp_model_table_new_from_data (const gchar *text, gssize len, const gchar *origi
   self->serials = g_ptr_array_new ();
   self->numbers = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
 
-  copy = len < 0 ? g_strdup (text) : g_strndup (text, (gsize)len);
+  copy = len < 0 ? g_strdup (text) : g_strndup (text, (gsize) len);
   if (!g_utf8_validate (copy, -1, NULL))
     {
       g_set_error (error, EFP_CONFIG_ERROR, EFP_CONFIG_ERROR_INVALID,
@@ -208,7 +208,7 @@ efp_model_table_new_from_file (const gchar *path, GError **error)
                    local->message);
       return NULL;
     }
-  return efp_model_table_new_from_data (text, (gssize)len, path, error);
+  return efp_model_table_new_from_data (text, (gssize) len, path, error);
 }
 
 EfpModelTable *
@@ -227,8 +227,8 @@ efp_model_table_new_builtin (void)
   g_autoptr (GError) error = NULL;
   EfpModelTable *self;
 
-  self = efp_model_table_new_from_data (efp_models_builtin_text, -1, "models.conf (built in)",
-                                        &error);
+  self =
+    efp_model_table_new_from_data (efp_models_builtin_text, -1, "models.conf (built in)", &error);
   /* the unit test parses the same text, so this only guards a broken build */
   g_assert_no_error (error);
   return self;

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <glib-unix.h>
 
-#define EFP_MQTT_STOP_FLUSH_MS 100
+#define EFP_MQTT_STOP_FLUSH_MS  100
 #define EFP_MQTT_SYSTEM_CA_PATH "/etc/ssl/certs"
 
 typedef enum
@@ -114,7 +114,7 @@ efp_marshal_VOID__STRING_BOXED_BOOLEAN (GClosure *closure, GValue *return_value,
 {
   typedef void (*MarshalFunc) (gpointer data1, gpointer arg1, gpointer arg2, gboolean arg3,
                                gpointer data2);
-  GCClosure *cc = (GCClosure *)closure;
+  GCClosure *cc = (GCClosure *) closure;
   gpointer data1, data2;
   MarshalFunc callback;
 
@@ -129,8 +129,8 @@ efp_marshal_VOID__STRING_BOXED_BOOLEAN (GClosure *closure, GValue *return_value,
       data1 = g_value_peek_pointer (param_values + 0);
       data2 = closure->data;
     }
-  callback = (MarshalFunc)(marshal_data != NULL ? marshal_data : cc->callback);
-  callback (data1, (gpointer)g_value_get_string (param_values + 1),
+  callback = (MarshalFunc) (marshal_data != NULL ? marshal_data : cc->callback);
+  callback (data1, (gpointer) g_value_get_string (param_values + 1),
             g_value_get_boxed (param_values + 2), g_value_get_boolean (param_values + 3), data2);
 }
 
@@ -163,7 +163,7 @@ on_message_cb (struct mosquitto *mosq, void *userdata, const struct mosquitto_me
   EfpMqttEvent *ev = g_new0 (EfpMqttEvent, 1);
   ev->type = EVENT_MESSAGE;
   ev->topic = g_strdup (msg->topic);
-  ev->payload = g_bytes_new (msg->payload, msg->payloadlen > 0 ? (gsize)msg->payloadlen : 0);
+  ev->payload = g_bytes_new (msg->payload, msg->payloadlen > 0 ? (gsize) msg->payloadlen : 0);
   ev->retained = msg->retain;
   g_queue_push_tail (&self->events, ev);
 }
@@ -304,8 +304,8 @@ on_socket (gint fd, GIOCondition cond, gpointer user_data)
   if (self->watch_id == this_id)
     {
       gint want_fd = is_active (self) ? mosquitto_socket (self->mosq) : -1;
-      GIOCondition want_cond
-          = G_IO_IN | G_IO_HUP | G_IO_ERR | (mosquitto_want_write (self->mosq) ? G_IO_OUT : 0);
+      GIOCondition want_cond =
+        G_IO_IN | G_IO_HUP | G_IO_ERR | (mosquitto_want_write (self->mosq) ? G_IO_OUT : 0);
       if (want_fd == self->watch_fd && want_cond == self->watch_cond)
         {
           g_object_unref (self);
@@ -399,14 +399,14 @@ static void
 schedule_retry (EfpMqttClient *self, guint *delay_ms_out)
 {
   gdouble jitter = g_random_double_range (0.8, 1.2);
-  guint delay = (guint)(self->backoff_ms * jitter);
+  guint delay = (guint) (self->backoff_ms * jitter);
 
   if (delay == 0)
     delay = 1;
   g_clear_handle_id (&self->retry_id, g_source_remove);
   self->retry_id = g_timeout_add (delay, on_retry, self);
   /* the next wait doubles, up to the cap */
-  self->backoff_ms = MIN ((guint64)self->backoff_ms * 2, (guint64)self->backoff_max_ms);
+  self->backoff_ms = MIN ((guint64) self->backoff_ms * 2, (guint64) self->backoff_max_ms);
   if (delay_ms_out != NULL)
     *delay_ms_out = delay;
 }
@@ -467,7 +467,7 @@ try_connect (EfpMqttClient *self)
   if (self->connect_inited)
     rc = mosquitto_reconnect_async (self->mosq);
   else
-    rc = mosquitto_connect_async (self->mosq, self->host, self->port, (int)self->keepalive_sec);
+    rc = mosquitto_connect_async (self->mosq, self->host, self->port, (int) self->keepalive_sec);
   saved_errno = errno;
   if (rc == MOSQ_ERR_INVAL || rc == MOSQ_ERR_NOMEM)
     self->connect_inited = FALSE;
@@ -512,8 +512,8 @@ efp_mqtt_client_new (const EfpMqttOptions *options, GError **error)
       return NULL;
     }
   self = g_object_new (EFP_TYPE_MQTT_CLIENT, NULL);
-  self->host
-      = g_strdup (options->host != NULL && options->host[0] != '\0' ? options->host : "localhost");
+  self->host =
+    g_strdup (options->host != NULL && options->host[0] != '\0' ? options->host : "localhost");
   self->port = options->port != 0 ? options->port : 1883;
   self->client_id = g_strdup (options->client_id);
   self->keepalive_sec = options->keepalive_sec != 0 ? options->keepalive_sec : 30;
@@ -537,7 +537,7 @@ efp_mqtt_client_new (const EfpMqttOptions *options, GError **error)
   if (options->will_topic != NULL)
     {
       const gchar *payload = options->will_payload != NULL ? options->will_payload : "";
-      rc = mosquitto_will_set (self->mosq, options->will_topic, (int)strlen (payload), payload, 1,
+      rc = mosquitto_will_set (self->mosq, options->will_topic, (int) strlen (payload), payload, 1,
                                true);
       if (rc != MOSQ_ERR_SUCCESS)
         {
@@ -553,8 +553,8 @@ efp_mqtt_client_new (const EfpMqttOptions *options, GError **error)
       if (rc != MOSQ_ERR_SUCCESS)
         {
           g_set_error (
-              error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "MQTT TLS: cannot use CA %s: %s",
-              options->ca_file != NULL ? options->ca_file : ca_path, mosquitto_strerror (rc));
+            error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "MQTT TLS: cannot use CA %s: %s",
+            options->ca_file != NULL ? options->ca_file : ca_path, mosquitto_strerror (rc));
           return NULL;
         }
       /* verification is always on: 1 = SSL_VERIFY_PEER */
@@ -605,7 +605,7 @@ efp_mqtt_client_stop (EfpMqttClient *self)
         {
           struct pollfd pfd = { mosquitto_socket (self->mosq), POLLOUT, 0 };
           gint64 left_ms = (deadline - g_get_monotonic_time ()) / 1000;
-          if (left_ms <= 0 || poll (&pfd, 1, (int)left_ms) <= 0)
+          if (left_ms <= 0 || poll (&pfd, 1, (int) left_ms) <= 0)
             break;
           if (mosquitto_loop_write (self->mosq, 1) != MOSQ_ERR_SUCCESS)
             break;
@@ -613,7 +613,7 @@ efp_mqtt_client_stop (EfpMqttClient *self)
     }
   self->state = STATE_STOPPED;
   remove_sources (self);
-  g_queue_clear_full (&self->events, (GDestroyNotify)efp_mqtt_event_free);
+  g_queue_clear_full (&self->events, (GDestroyNotify) efp_mqtt_event_free);
 }
 
 gboolean
@@ -670,7 +670,7 @@ efp_mqtt_client_publish (EfpMqttClient *self, const gchar *topic, gconstpointer 
       return FALSE;
     }
   errno = 0;
-  rc = mosquitto_publish (self->mosq, NULL, topic, (int)len, payload, qos, retain);
+  rc = mosquitto_publish (self->mosq, NULL, topic, (int) len, payload, qos, retain);
   saved_errno = errno;
   if (rc != MOSQ_ERR_SUCCESS)
     {
@@ -715,9 +715,9 @@ on_reconnect_idle (gpointer user_data)
     {
       /* a clean DISCONNECT, so the broker does not publish our will */
       mosquitto_disconnect (self->mosq);
-      g_queue_clear_full (&self->events, (GDestroyNotify)efp_mqtt_event_free);
+      g_queue_clear_full (&self->events, (GDestroyNotify) efp_mqtt_event_free);
       self->failure_signalled = TRUE;
-      g_signal_emit (self, signals[SIGNAL_DISCONNECTED], 0, (gint)MOSQ_ERR_SUCCESS);
+      g_signal_emit (self, signals[SIGNAL_DISCONNECTED], 0, (gint) MOSQ_ERR_SUCCESS);
     }
   g_clear_handle_id (&self->retry_id, g_source_remove);
   self->backoff_ms = self->backoff_initial_ms;
@@ -757,7 +757,7 @@ efp_mqtt_client_finalize (GObject *object)
       mosquitto_destroy (self->mosq);
     }
   remove_sources (self);
-  g_queue_clear_full (&self->events, (GDestroyNotify)efp_mqtt_event_free);
+  g_queue_clear_full (&self->events, (GDestroyNotify) efp_mqtt_event_free);
   g_ptr_array_unref (self->sub_topics);
   g_array_unref (self->sub_qos);
   g_free (self->host);
@@ -776,16 +776,16 @@ efp_mqtt_client_class_init (EfpMqttClientClass *klass)
 
   object_class->finalize = efp_mqtt_client_finalize;
 
-  signals[SIGNAL_CONNECTED]
-      = g_signal_new ("connected", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
-                      g_cclosure_marshal_VOID__VOID, G_TYPE_NONE, 0);
-  signals[SIGNAL_DISCONNECTED]
-      = g_signal_new ("disconnected", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
-                      g_cclosure_marshal_VOID__INT, G_TYPE_NONE, 1, G_TYPE_INT);
-  signals[SIGNAL_MESSAGE]
-      = g_signal_new ("message", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
-                      efp_marshal_VOID__STRING_BOXED_BOOLEAN, G_TYPE_NONE, 3,
-                      G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE, G_TYPE_BYTES, G_TYPE_BOOLEAN);
+  signals[SIGNAL_CONNECTED] =
+    g_signal_new ("connected", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  g_cclosure_marshal_VOID__VOID, G_TYPE_NONE, 0);
+  signals[SIGNAL_DISCONNECTED] =
+    g_signal_new ("disconnected", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  g_cclosure_marshal_VOID__INT, G_TYPE_NONE, 1, G_TYPE_INT);
+  signals[SIGNAL_MESSAGE] =
+    g_signal_new ("message", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  efp_marshal_VOID__STRING_BOXED_BOOLEAN, G_TYPE_NONE, 3,
+                  G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE, G_TYPE_BYTES, G_TYPE_BOOLEAN);
 }
 
 static void

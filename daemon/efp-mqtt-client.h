@@ -16,15 +16,15 @@ G_DECLARE_FINAL_TYPE (EfpMqttClient, efp_mqtt_client, EFP, MQTT_CLIENT, GObject)
 
 typedef struct
 {
-  const gchar *host;      /* default "localhost" */
-  guint16 port;           /* default 1883 */
-  const gchar *client_id; /* required; stable ids keep persistent sessions */
-  const gchar *username;  /* NULL none */
-  const gchar *password;  /* NULL none; never logged */
-  gboolean clean_session; /* FALSE keeps a persistent session on the broker */
-  gboolean tls;           /* verify the server certificate, always */
-  const gchar *ca_file;   /* NULL: the system CA store */
-  guint keepalive_sec;    /* default 30 */
+  const gchar *host;       /* default "localhost" */
+  guint16 port;            /* default 1883 */
+  const gchar *client_id;  /* required; stable ids keep persistent sessions */
+  const gchar *username;   /* NULL none */
+  const gchar *password;   /* NULL none; never logged */
+  gboolean clean_session;  /* FALSE keeps a persistent session on the broker */
+  gboolean tls;            /* verify the server certificate, always */
+  const gchar *ca_file;    /* NULL: the system CA store */
+  guint keepalive_sec;     /* default 30 */
   const gchar *will_topic; /* NULL none; will is retained, QoS 1 */
   const gchar *will_payload;
   guint backoff_initial_ms; /* default 1000 */

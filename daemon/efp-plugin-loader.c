@@ -57,8 +57,7 @@ open_module (const gchar *path, const gchar *symbol, GModule **module_out, GErro
     }
   if (!S_ISREG (st.st_mode))
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_REGULAR_FILE, "%s: not a regular file",
-                   path);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_REGULAR_FILE, "%s: not a regular file", path);
       return NULL;
     }
   /* a module anyone can rewrite would run code in the daemon */
@@ -88,8 +87,8 @@ open_module (const gchar *path, const gchar *symbol, GModule **module_out, GErro
 }
 
 static gboolean
-check_abi (const gchar *path, guint32 major, guint32 want_major, gsize struct_size,
-           gsize min_size, const gchar *name, GError **error)
+check_abi (const gchar *path, guint32 major, guint32 want_major, gsize struct_size, gsize min_size,
+           const gchar *name, GError **error)
 {
   if (major != want_major)
     {
@@ -146,14 +145,14 @@ policy_functions_ok (gconstpointer p)
   return vt->evaluate != NULL && vt->config_new != NULL && vt->config_free != NULL;
 }
 
-static const PluginKind decoder_kind = {
-  "decoder", EFP_DECODER_QUERY_SYMBOL, EFP_DECODER_ABI_MAJOR,
-  G_STRUCT_OFFSET (EfpDecoderVTable, decode) + sizeof (gpointer), decoder_functions_ok
-};
-static const PluginKind policy_kind = {
-  "policy", EFP_POLICY_QUERY_SYMBOL, EFP_POLICY_ABI_MAJOR,
-  G_STRUCT_OFFSET (EfpPolicyVTable, evaluate) + sizeof (gpointer), policy_functions_ok
-};
+static const PluginKind decoder_kind = { "decoder", EFP_DECODER_QUERY_SYMBOL, EFP_DECODER_ABI_MAJOR,
+                                         G_STRUCT_OFFSET (EfpDecoderVTable, decode) +
+                                           sizeof (gpointer),
+                                         decoder_functions_ok };
+static const PluginKind policy_kind = { "policy", EFP_POLICY_QUERY_SYMBOL, EFP_POLICY_ABI_MAJOR,
+                                        G_STRUCT_OFFSET (EfpPolicyVTable, evaluate) +
+                                          sizeof (gpointer),
+                                        policy_functions_ok };
 
 /* Open, query and check one module; the module stays resident when accepted. */
 static gconstpointer
@@ -170,8 +169,7 @@ load_module (const gchar *path, const PluginKind *kind, GPtrArray *list, GHashTa
     return NULL;
   head = query ();
   if (head == NULL)
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "%s: query returned nothing",
-                 path);
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "%s: query returned nothing", path);
   /* the major version is checked before anything else is read */
   else if (check_abi (path, head->abi_major, kind->abi_major, head->struct_size, kind->min_size,
                       head->name, error))
@@ -191,9 +189,9 @@ load_module (const gchar *path, const PluginKind *kind, GPtrArray *list, GHashTa
             {
               g_module_make_resident (module);
               g_ptr_array_add (list, (gpointer) head);
-              g_hash_table_insert (keys, (gpointer) head->name,
-                                   (gpointer) (head->option_keys != NULL ? head->option_keys
-                                                                         : no_keys));
+              g_hash_table_insert (
+                keys, (gpointer) head->name,
+                (gpointer) (head->option_keys != NULL ? head->option_keys : no_keys));
               g_debug ("loaded %s '%s' from %s", kind->kind, head->name, path);
               return head;
             }

@@ -25,8 +25,7 @@ gboolean efp_plugin_registry_load_policy (EfpPluginRegistry *self, const gchar *
 
 const EfpDecoderVTable *efp_plugin_registry_get_decoder (EfpPluginRegistry *self,
                                                          const gchar *name);
-const EfpPolicyVTable *efp_plugin_registry_get_policy (EfpPluginRegistry *self,
-                                                       const gchar *name);
+const EfpPolicyVTable *efp_plugin_registry_get_policy (EfpPluginRegistry *self, const gchar *name);
 /* (element-type const EfpDecoderVTable*) in load order */
 GPtrArray *efp_plugin_registry_get_decoders (EfpPluginRegistry *self);
 GPtrArray *efp_plugin_registry_get_policies (EfpPluginRegistry *self);

@@ -89,16 +89,16 @@ efp_policy_phase_to_string (EfpPolicyPhase phase)
 {
   switch (phase)
     {
-    case EFP_POLICY_PHASE_IDLE:
-      return "idle";
-    case EFP_POLICY_PHASE_ARMED:
-      return "armed";
-    case EFP_POLICY_PHASE_TRIGGERED:
-      return "triggered";
-    case EFP_POLICY_PHASE_COOLDOWN:
-      return "cooldown";
-    default:
-      return "idle";
+      case EFP_POLICY_PHASE_IDLE:
+        return "idle";
+      case EFP_POLICY_PHASE_ARMED:
+        return "armed";
+      case EFP_POLICY_PHASE_TRIGGERED:
+        return "triggered";
+      case EFP_POLICY_PHASE_COOLDOWN:
+        return "cooldown";
+      default:
+        return "idle";
     }
 }
 
@@ -107,17 +107,17 @@ efp_policy_event_to_string (EfpPolicyEventKind kind)
 {
   switch (kind)
     {
-    case EFP_POLICY_EVENT_TIMER_START:
-      return "timer-start";
-    case EFP_POLICY_EVENT_TIMER_ABORT:
-      return "timer-abort";
-    case EFP_POLICY_EVENT_SHUTDOWN:
-      return "shutdown-triggered";
-    case EFP_POLICY_EVENT_ABORT:
-      return "abort-sent";
-    case EFP_POLICY_EVENT_STALE:
-      return "stale";
-    default:
-      return "unknown";
+      case EFP_POLICY_EVENT_TIMER_START:
+        return "timer-start";
+      case EFP_POLICY_EVENT_TIMER_ABORT:
+        return "timer-abort";
+      case EFP_POLICY_EVENT_SHUTDOWN:
+        return "shutdown-triggered";
+      case EFP_POLICY_EVENT_ABORT:
+        return "abort-sent";
+      case EFP_POLICY_EVENT_STALE:
+        return "stale";
+      default:
+        return "unknown";
     }
 }

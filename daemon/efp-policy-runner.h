@@ -27,8 +27,7 @@ void efp_policy_runner_free (EfpPolicyRunner *self);
 gboolean efp_policy_runner_covers (EfpPolicyRunner *self, const gchar *name, gboolean is_group);
 EfpPolicyTarget *efp_policy_runner_get_target (EfpPolicyRunner *self, const gchar *name);
 /* Run the module; the verdict is kept in @target and returned. */
-const EfpPolicyVerdict *efp_policy_runner_evaluate (EfpPolicyRunner *self,
-                                                    EfpPolicyTarget *target,
+const EfpPolicyVerdict *efp_policy_runner_evaluate (EfpPolicyRunner *self, EfpPolicyTarget *target,
                                                     const EfpPolicyInput *input, gint64 now_us);
 /* The furthest phase over all targets and the earliest deadline (for D-Bus). */
 EfpPolicyPhase efp_policy_runner_summary (EfpPolicyRunner *self, gint64 *deadline_us);

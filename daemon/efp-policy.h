@@ -16,8 +16,8 @@
 
 G_BEGIN_DECLS
 
-#define EFP_POLICY_ABI_MAJOR 1
-#define EFP_POLICY_ABI_MINOR 0
+#define EFP_POLICY_ABI_MAJOR    1
+#define EFP_POLICY_ABI_MINOR    0
 #define EFP_POLICY_QUERY_SYMBOL "efp_policy_module_query"
 
 typedef enum
@@ -32,21 +32,21 @@ typedef enum
 typedef struct
 {
   EfpPolicyPhase phase;
-  gint64 armed_since_us;   /* when the condition began (TIMER START); 0 none */
-  gint64 triggered_at_us;  /* last SHUTDOWN; 0 never */
-  gint64 stale_since_us;   /* when the data went stale; 0 fresh */
-  gdouble aux[8];          /* module-private numbers, persisted */
-  gint64 aux_us[4];        /* module-private times, persisted */
+  gint64 armed_since_us;  /* when the condition began (TIMER START); 0 none */
+  gint64 triggered_at_us; /* last SHUTDOWN; 0 never */
+  gint64 stale_since_us;  /* when the data went stale; 0 fresh */
+  gdouble aux[8];         /* module-private numbers, persisted */
+  gint64 aux_us[4];       /* module-private times, persisted */
 } EfpPolicyState;
 
 typedef struct
 {
   gsize struct_size;
-  const gchar *device;        /* device or group name */
-  const EfpReading *reading;  /* merged state */
-  gboolean has_data;          /* at least one valid frame since start (or restored) */
-  gint64 last_frame_us;       /* wall clock of the last valid frame, 0 never */
-  gdouble capacity_wh;        /* configured capacity, NAN unknown */
+  const gchar *device;       /* device or group name */
+  const EfpReading *reading; /* merged state */
+  gboolean has_data;         /* at least one valid frame since start (or restored) */
+  gint64 last_frame_us;      /* wall clock of the last valid frame, 0 never */
+  gdouble capacity_wh;       /* configured capacity, NAN unknown */
 } EfpPolicyInput;
 
 typedef enum
@@ -101,9 +101,8 @@ typedef struct
 
 typedef const EfpPolicyVTable *(*EfpPolicyQueryFunc) (void);
 
-static inline void
-efp_policy_verdict_add (EfpPolicyVerdict *v, EfpPolicyEventKind kind, const gchar *fmt, ...)
-  G_GNUC_PRINTF (3, 4);
+static inline void efp_policy_verdict_add (EfpPolicyVerdict *v, EfpPolicyEventKind kind,
+                                           const gchar *fmt, ...) G_GNUC_PRINTF (3, 4);
 static inline void
 efp_policy_verdict_add (EfpPolicyVerdict *v, EfpPolicyEventKind kind, const gchar *fmt, ...)
 {
@@ -125,11 +124,11 @@ efp_policy_verdict_wake (EfpPolicyVerdict *v, gint64 t)
     v->wake_at_us = t;
 }
 
-#define EFP_POLICY_DEFINE(vtable)                                                             \
-  G_MODULE_EXPORT const EfpPolicyVTable *efp_policy_module_query (void);                      \
-  G_MODULE_EXPORT const EfpPolicyVTable *efp_policy_module_query (void)                       \
-  {                                                                                           \
-    return &(vtable);                                                                         \
+#define EFP_POLICY_DEFINE(vtable)                                                                  \
+  G_MODULE_EXPORT const EfpPolicyVTable *efp_policy_module_query (void);                           \
+  G_MODULE_EXPORT const EfpPolicyVTable *efp_policy_module_query (void)                            \
+  {                                                                                                \
+    return &(vtable);                                                                              \
   }
 
 G_END_DECLS

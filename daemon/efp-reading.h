@@ -25,11 +25,11 @@ typedef enum
 
 typedef struct
 {
-  gboolean present;    /* this slot holds a pack that reported */
-  guint index;         /* the station's own pack index (0 = internal) */
-  gdouble soc;         /* % or NAN */
+  gboolean present; /* this slot holds a pack that reported */
+  guint index;      /* the station's own pack index (0 = internal) */
+  gdouble soc;      /* % or NAN */
   gdouble temp_celsius;
-  gint64 design_mah;   /* -1 unknown */
+  gint64 design_mah; /* -1 unknown */
   gint64 full_mah;
   gint64 remain_mah;
   gdouble input_watts;
@@ -45,9 +45,9 @@ typedef struct
   gdouble temp_celsius;
   gdouble input_watts;
   gdouble output_watts;
-  gint remain_minutes;        /* minutes to empty while discharging; -1 no estimate */
-  gint chg_dsg_state;         /* 0 idle, 1 discharging, 2 charging, -1 unknown */
-  gchar model[EFP_READING_MODEL_LEN]; /* "" unknown */
+  gint remain_minutes;                  /* minutes to empty while discharging; -1 no estimate */
+  gint chg_dsg_state;                   /* 0 idle, 1 discharging, 2 charging, -1 unknown */
+  gchar model[EFP_READING_MODEL_LEN];   /* "" unknown */
   EfpPack packs[EFP_READING_MAX_PACKS]; /* ordered by index as first seen */
 } EfpReading;
 

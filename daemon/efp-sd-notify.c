@@ -15,8 +15,8 @@ efp_sd_notify (const gchar *state)
 
   if (path == NULL || *path == '\0')
     return FALSE;
-  sock = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_DEFAULT,
-                       &error);
+  sock =
+    g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_DEFAULT, &error);
   if (sock == NULL)
     return FALSE;
   /* a leading '@' names an abstract socket */

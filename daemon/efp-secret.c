@@ -49,8 +49,8 @@ efp_secret_read_file (const gchar *path, gsize *len, GError **error)
     }
   if (!g_file_get_contents (path, &contents, &n, &local))
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "cannot read secret file %s: %s",
-                   path, local->message);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "cannot read secret file %s: %s", path,
+                   local->message);
       return NULL;
     }
   if (memchr (contents, '\0', n) != NULL || !g_utf8_validate (contents, n, NULL))

@@ -256,8 +256,8 @@ read_int (Reader *rd, JsonObject *o, const gchar *name, gint64 min, gint64 max, 
       if (min == G_MININT64)
         expected = g_strdup ("an integer");
       else
-        expected = g_strdup_printf ("an integer from %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT,
-                                    min, max);
+        expected =
+          g_strdup_printf ("an integer from %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT, min, max);
       return bad_member (rd, name, expected);
     }
   *out = json_node_get_int (n);
@@ -427,8 +427,7 @@ efp_state_file_load (const gchar *path, GError **error)
     {
       if (g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
         return g_steal_pointer (&self);
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "state file %s: %s", path,
-                   local->message);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "state file %s: %s", path, local->message);
       return NULL;
     }
   if (!json_parser_load_from_data (parser, data, (gssize) len, &local) ||

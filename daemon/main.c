@@ -10,7 +10,7 @@
 #include "efp-mqtt-client.h"
 #include "efp-sd-notify.h"
 
-#define EXIT_USAGE 64
+#define EXIT_USAGE  64
 #define EXIT_CONFIG 78
 
 static GMainLoop *loop;

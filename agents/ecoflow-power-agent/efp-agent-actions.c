@@ -8,15 +8,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define LOGIND_NAME "org.freedesktop.login1"
-#define LOGIND_PATH "/org/freedesktop/login1"
-#define LOGIND_MANAGER "org.freedesktop.login1.Manager"
+#define LOGIND_NAME            "org.freedesktop.login1"
+#define LOGIND_PATH            "/org/freedesktop/login1"
+#define LOGIND_MANAGER         "org.freedesktop.login1.Manager"
 #define LOGIND_CALL_TIMEOUT_MS 25000
 
 static gint
 compare_names (gconstpointer a, gconstpointer b)
 {
-  return strcmp (*(const gchar *const *)a, *(const gchar *const *)b);
+  return strcmp (*(const gchar *const *) a, *(const gchar *const *) b);
 }
 
 GPtrArray *
@@ -113,7 +113,7 @@ kill_child (ChildRun *c)
   const gchar *ident = g_subprocess_get_identifier (c->proc);
   if (ident == NULL)
     return; /* already gone */
-  kill (-(pid_t)g_ascii_strtoll (ident, NULL, 10), SIGKILL);
+  kill (-(pid_t) g_ascii_strtoll (ident, NULL, 10), SIGKILL);
   g_subprocess_force_exit (c->proc);
 }
 
@@ -182,7 +182,7 @@ run_child_async (const gchar *const *argv, const gchar *what, const EfpAgentActi
   c->what = g_strdup (what);
   c->timeout_sec = timeout_sec;
   c->cancellable = cancellable != NULL ? g_object_ref (cancellable) : g_cancellable_new ();
-  g_task_set_task_data (task, c, (GDestroyNotify)child_run_free);
+  g_task_set_task_data (task, c, (GDestroyNotify) child_run_free);
   c->proc = g_subprocess_launcher_spawnv (launcher, argv, &error);
   if (c->proc == NULL)
     {
@@ -292,7 +292,7 @@ efp_agent_run_hooks_async (const gchar *dir, const EfpAgentActionEnv *env, guint
   h->delay_sec = env->delay_sec;
   h->reason = g_strdup (env->reason);
   h->timeout_sec = timeout_sec;
-  g_task_set_task_data (task, h, (GDestroyNotify)hooks_run_free);
+  g_task_set_task_data (task, h, (GDestroyNotify) hooks_run_free);
   run_next_hook (task);
 }
 
@@ -337,10 +337,10 @@ on_logind_reply (GObject *source, GAsyncResult *res, gpointer user_data)
     {
       g_dbus_error_strip_remote_error (error);
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, "logind %s: %s",
-                               (const gchar *)g_task_get_task_data (task), error->message);
+                               (const gchar *) g_task_get_task_data (task), error->message);
       return;
     }
-  g_task_return_pointer (task, g_steal_pointer (&reply), (GDestroyNotify)g_variant_unref);
+  g_task_return_pointer (task, g_steal_pointer (&reply), (GDestroyNotify) g_variant_unref);
 }
 
 typedef struct
@@ -390,7 +390,7 @@ void
 efp_agent_logind_schedule_async (gint64 delay_sec, GCancellable *cancellable,
                                  GAsyncReadyCallback callback, gpointer user_data)
 {
-  guint64 usec = (guint64)g_get_real_time () + (guint64)delay_sec * G_USEC_PER_SEC;
+  guint64 usec = (guint64) g_get_real_time () + (guint64) delay_sec * G_USEC_PER_SEC;
   logind_call_async ("ScheduleShutdown", g_variant_new ("(st)", "poweroff", usec), cancellable,
                      callback, user_data);
 }

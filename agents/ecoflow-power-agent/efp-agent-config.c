@@ -9,10 +9,10 @@
 #include "efp-secret.h"
 
 static const gchar *const agent_keys[] = { "id", "key-file", "state-file", NULL };
-static const gchar *const mqtt_keys[]
-    = { "host", "port", "username", "password-file", "tls", "ca-file", "command-prefix", NULL };
-static const gchar *const shutdown_keys[]
-    = { "method", "command", "abort-command", "hooks-dir", "hook-timeout-sec", NULL };
+static const gchar *const mqtt_keys[] = { "host", "port",    "username",       "password-file",
+                                          "tls",  "ca-file", "command-prefix", NULL };
+static const gchar *const shutdown_keys[] = { "method",    "command",          "abort-command",
+                                              "hooks-dir", "hook-timeout-sec", NULL };
 
 void
 efp_agent_config_free (EfpAgentConfig *c)
@@ -84,7 +84,7 @@ check_known (GKeyFile *kf, const gchar *path, GError **error)
       for (j = 0; keys != NULL && keys[j] != NULL; j++)
         if (!g_strv_contains (known, keys[j]))
           {
-            g_autofree gchar *list = g_strjoinv (", ", (gchar **)known);
+            g_autofree gchar *list = g_strjoinv (", ", (gchar **) known);
             g_set_error (error, EFP_CONFIG_ERROR, EFP_CONFIG_ERROR_UNKNOWN_KEY,
                          "%s: [%s] %s: expected one of %s, found unknown key", path, groups[i],
                          keys[j], list);
@@ -115,7 +115,7 @@ is_topic_level (const gchar *s)
   if (s == NULL || s[0] == '\0')
     return FALSE;
   for (p = s; *p != '\0'; p++)
-    if (*p == '/' || *p == '+' || *p == '#' || (guchar)*p < 0x20 || *p == ' ')
+    if (*p == '/' || *p == '+' || *p == '#' || (guchar) *p < 0x20 || *p == ' ')
       return FALSE;
   return g_utf8_validate (s, -1, NULL);
 }
@@ -175,7 +175,7 @@ load_agent_group (EfpAgentConfig *c, GKeyFile *kf, GError **error)
       gchar *key = NULL;
       if (!read_secret (c->path, "agent", "key-file", c->key_file, &key, &c->key_len, error))
         return FALSE;
-      c->key = (guint8 *)key;
+      c->key = (guint8 *) key;
       if (c->key_len == 0)
         {
           g_set_error (error, EFP_CONFIG_ERROR, EFP_CONFIG_ERROR_INVALID,
@@ -201,12 +201,11 @@ load_mqtt_group (EfpAgentConfig *c, GKeyFile *kf, GError **error)
     c->host = g_strdup ("localhost");
   if (!efp_keyfile_get_int (kf, "mqtt", "port", 1883, 1, 65535, &port, &local))
     return fail_in_file (c->path, local, error);
-  c->port = (guint16)port;
+  c->port = (guint16) port;
   c->username = get_string (kf, "mqtt", "username");
   c->password_file = get_string (kf, "mqtt", "password-file");
-  if (c->password_file != NULL
-      && !read_secret (c->path, "mqtt", "password-file", c->password_file, &c->password, NULL,
-                       error))
+  if (c->password_file != NULL &&
+      !read_secret (c->path, "mqtt", "password-file", c->password_file, &c->password, NULL, error))
     return FALSE;
   if (!efp_keyfile_get_bool (kf, "mqtt", "tls", FALSE, &c->tls, &local))
     return fail_in_file (c->path, local, error);
@@ -214,9 +213,9 @@ load_mqtt_group (EfpAgentConfig *c, GKeyFile *kf, GError **error)
   if (c->ca_file != NULL && !g_file_test (c->ca_file, G_FILE_TEST_IS_REGULAR))
     {
       g_set_error (
-          error, EFP_CONFIG_ERROR, EFP_CONFIG_ERROR_IO,
-          "%s: [mqtt] ca-file: expected a readable CA certificate file, found '%s' missing",
-          c->path, c->ca_file);
+        error, EFP_CONFIG_ERROR, EFP_CONFIG_ERROR_IO,
+        "%s: [mqtt] ca-file: expected a readable CA certificate file, found '%s' missing", c->path,
+        c->ca_file);
       return FALSE;
     }
   c->command_prefix = get_string (kf, "mqtt", "command-prefix");
@@ -266,7 +265,7 @@ load_shutdown_group (EfpAgentConfig *c, GKeyFile *kf, GError **error)
     c->hooks_dir = g_strdup (EFP_AGENT_DEFAULT_HOOKS_DIR);
   if (!efp_keyfile_get_seconds (kf, "shutdown", "hook-timeout-sec", 60, FALSE, &timeout, &local))
     return fail_in_file (c->path, local, error);
-  c->hook_timeout_sec = (guint)timeout;
+  c->hook_timeout_sec = (guint) timeout;
   return TRUE;
 }
 
@@ -284,8 +283,8 @@ efp_agent_config_load (const gchar *path, GError **error)
                    "%s: expected a readable key file, found: %s", path, local->message);
       return NULL;
     }
-  if (!check_known (kf, path, error) || !load_agent_group (c, kf, error)
-      || !load_mqtt_group (c, kf, error) || !load_shutdown_group (c, kf, error))
+  if (!check_known (kf, path, error) || !load_agent_group (c, kf, error) ||
+      !load_mqtt_group (c, kf, error) || !load_shutdown_group (c, kf, error))
     return NULL;
   return g_steal_pointer (&c);
 }

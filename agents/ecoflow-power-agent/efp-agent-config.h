@@ -5,9 +5,9 @@
 
 G_BEGIN_DECLS
 
-#define EFP_AGENT_DEFAULT_CONFIG EFP_SYSCONFDIR "/agent.conf"
-#define EFP_AGENT_DEFAULT_STATE_FILE "/var/lib/ecoflow-power-agent/seen.json"
-#define EFP_AGENT_DEFAULT_HOOKS_DIR EFP_SYSCONFDIR "/agent.d"
+#define EFP_AGENT_DEFAULT_CONFIG         EFP_SYSCONFDIR "/agent.conf"
+#define EFP_AGENT_DEFAULT_STATE_FILE     "/var/lib/ecoflow-power-agent/seen.json"
+#define EFP_AGENT_DEFAULT_HOOKS_DIR      EFP_SYSCONFDIR "/agent.d"
 #define EFP_AGENT_DEFAULT_COMMAND_PREFIX "power-manager"
 
 typedef enum

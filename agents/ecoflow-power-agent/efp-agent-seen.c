@@ -66,16 +66,16 @@ efp_agent_seen_load (EfpAgentSeen *s, GError **error)
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: %s", s->path, local->message);
       return FALSE;
     }
-  if (!json_parser_load_from_data (parser, data, (gssize)len, &local))
+  if (!json_parser_load_from_data (parser, data, (gssize) len, &local))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: not JSON: %s", s->path,
                    local->message);
       return FALSE;
     }
   root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root)
-      || !json_object_has_member (json_node_get_object (root), "seen")
-      || !JSON_NODE_HOLDS_OBJECT (json_object_get_member (json_node_get_object (root), "seen")))
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root) ||
+      !json_object_has_member (json_node_get_object (root), "seen") ||
+      !JSON_NODE_HOLDS_OBJECT (json_object_get_member (json_node_get_object (root), "seen")))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
                    "%s: expected {\"seen\":{...}}, found something else", s->path);
@@ -149,7 +149,7 @@ efp_agent_seen_save (EfpAgentSeen *s, gint64 now, GError **error)
       return FALSE;
     }
   return g_file_set_contents_full (
-      s->path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0600, error);
+    s->path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0600, error);
 }
 
 gboolean

@@ -54,7 +54,7 @@ clean_text (const gchar *s)
   gchar *out = g_utf8_make_valid (s != NULL ? s : "", -1);
   gchar *p;
   for (p = out; *p != '\0'; p++)
-    if ((guchar)*p < 0x20 || *p == 0x7f)
+    if ((guchar) *p < 0x20 || *p == 0x7f)
       *p = ' ';
   return out;
 }
@@ -276,8 +276,8 @@ do_shutdown (EfpAgent *self, const EfpCommand *cmd)
       g_message ("DRY RUN: command %s: would run %u hooks and power off in %" G_GINT64_FORMAT
                  " s via %s (reason: %s)",
                  cmd->id, hooks->len, cmd->delay_sec, method_name (self), reason);
-      detail
-          = g_strdup_printf ("dry run: would power off in %" G_GINT64_FORMAT " s", cmd->delay_sec);
+      detail =
+        g_strdup_printf ("dry run: would power off in %" G_GINT64_FORMAT " s", cmd->delay_sec);
       send_ack (self, cmd, "scheduled", detail);
       return;
     }
@@ -458,7 +458,7 @@ handle_command (EfpAgent *self, const gchar *data, gsize len)
   gint64 now = now_sec ();
   const EfpAgentConfig *c = self->config;
 
-  cmd = efp_command_from_json (data, (gssize)len, &error);
+  cmd = efp_command_from_json (data, (gssize) len, &error);
   if (cmd == NULL)
     {
       reject (self, NULL, error->message);
@@ -477,8 +477,8 @@ handle_command (EfpAgent *self, const gchar *data, gsize len)
       reject (self, cmd, error->message);
       return;
     }
-  if (!g_str_equal (cmd->action, "shutdown") && !g_str_equal (cmd->action, "abort")
-      && !g_str_equal (cmd->action, "test"))
+  if (!g_str_equal (cmd->action, "shutdown") && !g_str_equal (cmd->action, "abort") &&
+      !g_str_equal (cmd->action, "test"))
     {
       reject (self, cmd, "unknown action");
       return;

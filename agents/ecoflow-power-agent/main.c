@@ -10,7 +10,7 @@
 #include "efp-agent.h"
 #include "efp-log.h"
 
-#define EXIT_USAGE 64
+#define EXIT_USAGE  64
 #define EXIT_CONFIG 78
 
 static guint verbosity;
@@ -41,15 +41,16 @@ main (int argc, char **argv)
   g_autoptr (GMainLoop) loop = NULL;
   g_autoptr (EfpAgent) agent = NULL;
   EfpAgentConfig *config;
-  const GOptionEntry entries[]
-      = { { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
-            "Configuration file (default " EFP_AGENT_DEFAULT_CONFIG ")", "FILE" },
-          { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run,
-            "Verify, log and acknowledge commands, never act on them", NULL },
-          { "verbose", 'v', G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK, on_verbose,
-            "More output (-vv for debug)", NULL },
-          { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
-          { NULL } };
+  const GOptionEntry entries[] = {
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
+      "Configuration file (default " EFP_AGENT_DEFAULT_CONFIG ")", "FILE" },
+    { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run,
+      "Verify, log and acknowledge commands, never act on them", NULL },
+    { "verbose", 'v', G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK, on_verbose,
+      "More output (-vv for debug)", NULL },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
+    { NULL }
+  };
 
   setlocale (LC_ALL, "");
   ctx = g_option_context_new ("- EcoFlow power host agent");
@@ -71,8 +72,8 @@ main (int argc, char **argv)
     }
   efp_log_setup (verbosity, FALSE);
 
-  config = efp_agent_config_load (config_path != NULL ? config_path : EFP_AGENT_DEFAULT_CONFIG,
-                                  &error);
+  config =
+    efp_agent_config_load (config_path != NULL ? config_path : EFP_AGENT_DEFAULT_CONFIG, &error);
   if (config == NULL)
     {
       g_printerr ("ecoflow-power-agent: %s\n", error->message);

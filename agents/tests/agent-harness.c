@@ -21,7 +21,7 @@ static void
 on_abort (int signum)
 {
   if (agent_pgid > 0)
-    kill (-(pid_t)agent_pgid, SIGKILL);
+    kill (-(pid_t) agent_pgid, SIGKILL);
   signal (signum, SIG_DFL);
   raise (signum);
 }
@@ -126,7 +126,7 @@ start_process (Fixture *f, const gchar *const *argv, const gchar *const *env)
   w.want = count_messages (f, w.topic, w.needle) + 1;
   f->agent = g_subprocess_launcher_spawnv (l, argv, &error);
   g_assert_no_error (error);
-  agent_pgid = (sig_atomic_t)g_ascii_strtoll (g_subprocess_get_identifier (f->agent), NULL, 10);
+  agent_pgid = (sig_atomic_t) g_ascii_strtoll (g_subprocess_get_identifier (f->agent), NULL, 10);
   signal (SIGABRT, on_abort);
   spin_until (count_reached, f, &w, 5000);
   g_assert_cmpint (count_messages (f, w.topic, w.needle), >=, w.want);
@@ -151,7 +151,7 @@ void
 spin_until (gboolean (*done) (Fixture *, gconstpointer), Fixture *f, gconstpointer data,
             guint timeout_ms)
 {
-  gint64 deadline = g_get_monotonic_time () + (gint64)timeout_ms * 1000;
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
   while (!done (f, data) && g_get_monotonic_time () < deadline)
     if (!g_main_context_iteration (NULL, FALSE))
       g_usleep (2000);
@@ -160,7 +160,7 @@ spin_until (gboolean (*done) (Fixture *, gconstpointer), Fixture *f, gconstpoint
 void
 spin_for (guint ms)
 {
-  gint64 deadline = g_get_monotonic_time () + (gint64)ms * 1000;
+  gint64 deadline = g_get_monotonic_time () + (gint64) ms * 1000;
   while (g_get_monotonic_time () < deadline)
     if (!g_main_context_iteration (NULL, FALSE))
       g_usleep (2000);
@@ -194,7 +194,7 @@ stop_agent (Fixture *f, gint signum)
   /* SIGKILL hits the whole process group (a shell agent's mosquitto_sub and
    * background jobs too); other signals go to the agent, which cleans up */
   if (signum == SIGKILL && ident != NULL)
-    kill (-(pid_t)g_ascii_strtoll (ident, NULL, 10), SIGKILL);
+    kill (-(pid_t) g_ascii_strtoll (ident, NULL, 10), SIGKILL);
   else
     g_subprocess_send_signal (f->agent, signum);
   g_subprocess_wait (f->agent, NULL, NULL);
@@ -208,8 +208,8 @@ count_messages (Fixture *f, const gchar *topic, const gchar *needle)
   guint i;
   gint n = 0;
   for (i = 0; i < f->topics->len; i++)
-    if (g_str_equal (g_ptr_array_index (f->topics, i), topic)
-        && (needle == NULL || strstr (g_ptr_array_index (f->payloads, i), needle) != NULL))
+    if (g_str_equal (g_ptr_array_index (f->topics, i), topic) &&
+        (needle == NULL || strstr (g_ptr_array_index (f->payloads, i), needle) != NULL))
       n++;
   return n;
 }
@@ -237,7 +237,7 @@ make_command (const gchar *action, gint64 delay, gint64 issued_at)
   EfpCommand *c = efp_command_new (action, delay, "battery low", 300, issued_at);
   c->device = g_strdup ("Study");
   c->policy = g_strdup ("critical");
-  efp_command_sign (c, AGENT_ID, (const guint8 *)AGENT_KEY, strlen (AGENT_KEY));
+  efp_command_sign (c, AGENT_ID, (const guint8 *) AGENT_KEY, strlen (AGENT_KEY));
   return c;
 }
 
@@ -341,8 +341,8 @@ check_prefix (const gchar *s, const gchar *prefix, const gchar *file, gint line)
 {
   if (s == NULL || !g_str_has_prefix (s, prefix))
     {
-      g_autofree gchar *m
-          = g_strdup_printf ("expected '%s...', found '%s'", prefix, s != NULL ? s : "(no ack)");
+      g_autofree gchar *m =
+        g_strdup_printf ("expected '%s...', found '%s'", prefix, s != NULL ? s : "(no ack)");
       g_assertion_message (G_LOG_DOMAIN, file, line, "check_prefix", m);
     }
 }

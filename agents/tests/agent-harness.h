@@ -11,11 +11,11 @@
 
 G_BEGIN_DECLS
 
-#define AGENT_ID "pc1"
-#define AGENT_KEY "agent key 1"
-#define PREFIX "power-manager"
+#define AGENT_ID     "pc1"
+#define AGENT_KEY    "agent key 1"
+#define PREFIX       "power-manager"
 #define STATUS_TOPIC PREFIX "/" AGENT_ID "/status"
-#define ACK_TOPIC PREFIX "/" AGENT_ID "/ack"
+#define ACK_TOPIC    PREFIX "/" AGENT_ID "/ack"
 
 typedef struct
 {

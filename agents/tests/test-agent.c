@@ -92,7 +92,7 @@ test_shutdown_and_abort (Fixture *f, gconstpointer data)
   write_config (f, TRUE, NULL);
   start_agent (f, NULL);
   /* the retained status names this host and version */
-  idx = (gint)f->topics->len - 1;
+  idx = (gint) f->topics->len - 1;
   while (idx >= 0 && !g_str_equal (g_ptr_array_index (f->topics, idx), STATUS_TOPIC))
     idx--;
   status = g_strdup (g_ptr_array_index (f->payloads, idx));
@@ -108,8 +108,8 @@ test_shutdown_and_abort (Fixture *f, gconstpointer data)
   calls = read_file (f->record_path);
   g_assert_cmpint (sscanf (calls, "ScheduleShutdown poweroff %" G_GUINT64_FORMAT, &usec), ==, 1);
   /* power-off 120 s from now, to within the test's own run time */
-  g_assert_cmpuint (usec, >=, (guint64)before + 120 * G_USEC_PER_SEC);
-  g_assert_cmpuint (usec, <=, (guint64)g_get_real_time () + 120 * G_USEC_PER_SEC);
+  g_assert_cmpuint (usec, >=, (guint64) before + 120 * G_USEC_PER_SEC);
+  g_assert_cmpuint (usec, <=, (guint64) g_get_real_time () + 120 * G_USEC_PER_SEC);
 
   send_command (f, ab);
   g_free (ack);
@@ -135,7 +135,7 @@ test_rejections (Fixture *f, gconstpointer data)
   write_config (f, TRUE, NULL);
   start_agent (f, NULL);
 
-  efp_command_sign (forged, AGENT_ID, (const guint8 *)"wrong key", 9);
+  efp_command_sign (forged, AGENT_ID, (const guint8 *) "wrong key", 9);
   send_command (f, forged);
   ack = wait_ack (f, forged->id);
   g_assert_cmpstr (ack, ==, "rejected: bad signature");
@@ -157,7 +157,7 @@ test_rejections (Fixture *f, gconstpointer data)
   assert_prefix (ack, "rejected: issued");
 
   /* signed for another agent with the same key: the name is part of the signature */
-  efp_command_sign (other_agent, "pc2", (const guint8 *)AGENT_KEY, strlen (AGENT_KEY));
+  efp_command_sign (other_agent, "pc2", (const guint8 *) AGENT_KEY, strlen (AGENT_KEY));
   send_command (f, other_agent);
   g_free (ack);
   ack = wait_ack (f, other_agent->id);
@@ -286,7 +286,7 @@ test_hooks_and_command (Fixture *f, gconstpointer data)
   for (i = 0; i < G_N_ELEMENTS (hooks); i++)
     {
       g_autofree gchar *body = g_strdup_printf ("ORDER='%s'\n%s", order, hooks[i][1]);
-      write_hook (f, hooks[i][0], body, (guint)g_ascii_strtoull (hooks[i][2], NULL, 8));
+      write_hook (f, hooks[i][0], body, (guint) g_ascii_strtoull (hooks[i][2], NULL, 8));
     }
   lines = g_strdup_printf ("method=command\n"
                            "command=echo \"command $ECOFLOW_COMMAND_ID $ECOFLOW_DELAY_SEC\" >> %s\n"
@@ -332,8 +332,8 @@ test_abort_during_hooks (Fixture *f, gconstpointer data)
   g_autoptr (EfpCommand) sd = make_command ("shutdown", 60, now_sec ());
   g_autoptr (EfpCommand) ab = make_command ("abort", 0, now_sec ());
   g_autofree gchar *marker = g_build_filename (f->dir, "hook-started", NULL);
-  g_autofree gchar *body
-      = g_strdup_printf ("[ \"$1\" = shutdown ] || exit 0; touch %s; sleep 30", marker);
+  g_autofree gchar *body =
+    g_strdup_printf ("[ \"$1\" = shutdown ] || exit 0; touch %s; sleep 30", marker);
   g_autofree gchar *ack = NULL;
   g_autofree gchar *calls = NULL;
 
@@ -469,8 +469,8 @@ test_bad_config (void)
       g_autofree gchar *joined = g_strjoinv (key, parts);
 
       conf = g_str_has_prefix (joined, "[agent]") && strstr (joined, "state-file") == NULL
-                 ? g_strdup_printf ("%s\nstate-file=%s/seen.json\n", joined, dir)
-                 : g_strdup (joined);
+               ? g_strdup_printf ("%s\nstate-file=%s/seen.json\n", joined, dir)
+               : g_strdup (joined);
       /* keep state-file inside [agent] even when other groups follow */
       if (strstr (joined, "state-file") == NULL && g_str_has_prefix (joined, "[agent]"))
         {
@@ -479,7 +479,7 @@ test_bad_config (void)
                                   joined + strlen ("[agent]\n"));
         }
       g_assert_true (g_file_set_contents (path, conf, -1, NULL));
-      g_assert_true (g_spawn_sync (NULL, (gchar **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out,
+      g_assert_true (g_spawn_sync (NULL, (gchar **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out,
                                    &err, &status, &error));
       g_assert_no_error (error);
       g_test_message ("case %u: %s", i, err);
@@ -489,17 +489,17 @@ test_bad_config (void)
       g_assert_true (g_str_has_prefix (err, "ecoflow-power-agent: "));
       g_assert_nonnull (strstr (err, path));
       /* exactly one line */
-      g_assert_cmpint (strchr (err, '\n') - err, ==, (gint)strlen (err) - 1);
+      g_assert_cmpint (strchr (err, '\n') - err, ==, (gint) strlen (err) - 1);
     }
   /* bad command line: 64 */
   {
     const gchar *argv[] = { exe, "--no-such-option", NULL };
     const gchar *argv2[] = { exe, "--config", path, "extra", NULL };
     gint status = 0;
-    g_assert_true (g_spawn_sync (NULL, (gchar **)argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
-                                 NULL, NULL, &status, &error));
+    g_assert_true (g_spawn_sync (NULL, (gchar **) argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL,
+                                 NULL, NULL, NULL, &status, &error));
     g_assert_cmpint (WEXITSTATUS (status), ==, 64);
-    g_assert_true (g_spawn_sync (NULL, (gchar **)argv2, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL,
+    g_assert_true (g_spawn_sync (NULL, (gchar **) argv2, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL,
                                  NULL, NULL, NULL, &status, &error));
     g_assert_cmpint (WEXITSTATUS (status), ==, 64);
   }

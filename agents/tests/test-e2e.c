@@ -14,7 +14,7 @@
 #include "efp-test-broker.h"
 #include "efp-test-daemon.h"
 
-#define PC_KEY "pc key, stage 1"
+#define PC_KEY  "pc key, stage 1"
 #define NAS_KEY "nas key, stage 2"
 
 static gchar *private_bus_address;
@@ -75,7 +75,7 @@ kill_group (GSubprocess **p)
     return;
   ident = g_subprocess_get_identifier (*p);
   if (ident != NULL)
-    kill (-(pid_t)g_ascii_strtoll (ident, NULL, 10), SIGKILL);
+    kill (-(pid_t) g_ascii_strtoll (ident, NULL, 10), SIGKILL);
   g_subprocess_wait (*p, NULL, NULL);
   g_clear_object (p);
 }
@@ -83,8 +83,8 @@ kill_group (GSubprocess **p)
 static void
 start_logind (Fixture *f)
 {
-  g_autofree gchar *exe
-      = g_build_filename (g_getenv ("EFP_BUILD_ROOT"), "agents", "tests", "fake-logind", NULL);
+  g_autofree gchar *exe =
+    g_build_filename (g_getenv ("EFP_BUILD_ROOT"), "agents", "tests", "fake-logind", NULL);
   g_autoptr (GSubprocessLauncher) l = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
   g_autoptr (GDataInputStream) out = NULL;
   g_autoptr (GError) error = NULL;
@@ -108,8 +108,8 @@ setup (Fixture *f, gconstpointer data)
   g_autofree gchar *pc_conf = NULL;
   g_autofree gchar *nas_conf = NULL;
   g_autofree gchar *daemon_conf = NULL;
-  g_autofree gchar *agent_exe
-      = g_build_filename (g_getenv ("EFP_BUILD_ROOT"), "agents", "ecoflow-power-agent", NULL);
+  g_autofree gchar *agent_exe =
+    g_build_filename (g_getenv ("EFP_BUILD_ROOT"), "agents", "ecoflow-power-agent", NULL);
   g_autofree gchar *nas_script = g_build_filename (g_getenv ("EFP_SOURCE_ROOT"), "agents", "nas",
                                                    "ecoflow-power-agent.sh", NULL);
   g_autofree gchar *text = NULL;
@@ -142,8 +142,8 @@ setup (Fixture *f, gconstpointer data)
 
   f->sub = efp_test_sub_new (f->port, (const gchar *[]){ "power-manager/#", NULL });
   f->pc = spawn (f, "pc.log", (const gchar *[]){ agent_exe, "--config", pc_conf, "-v", NULL });
-  f->nas
-      = spawn (f, "nas.log", (const gchar *[]){ "dash", nas_script, "-c", nas_conf, "-v", NULL });
+  f->nas =
+    spawn (f, "nas.log", (const gchar *[]){ "dash", nas_script, "-c", nas_conf, "-v", NULL });
   g_free (efp_test_sub_wait (f->sub, "power-manager/pc/status *\"online\"*", 10000));
   g_free (efp_test_sub_wait (f->sub, "power-manager/nas/status *\"online\"*", 10000));
 
@@ -219,7 +219,7 @@ position_of (const gchar *all, const gchar *pattern)
     {
       if (g_pattern_spec_match_string (spec, lines[i]))
         return offset;
-      offset += (gssize)strlen (lines[i]) + 1;
+      offset += (gssize) strlen (lines[i]) + 1;
     }
   return -1;
 }
@@ -289,8 +289,8 @@ test_outage_in_stages (Fixture *f, gconstpointer data)
   /* stage 1 scheduled the power-off with logind for the policy's 60 s, then cancelled it */
   calls = read_text (f->logind_calls);
   g_assert_cmpint (sscanf (calls, "ScheduleShutdown poweroff %" G_GUINT64_FORMAT, &usec), ==, 1);
-  g_assert_cmpuint (usec, >=, (guint64)t_start + 60 * G_USEC_PER_SEC);
-  g_assert_cmpuint (usec, <=, (guint64)g_get_real_time () + 60 * G_USEC_PER_SEC);
+  g_assert_cmpuint (usec, >=, (guint64) t_start + 60 * G_USEC_PER_SEC);
+  g_assert_cmpuint (usec, <=, (guint64) g_get_real_time () + 60 * G_USEC_PER_SEC);
   g_assert_nonnull (strstr (calls, "\nCancelScheduledShutdown\n"));
   /* stage 2 was waiting out its delay: the abort ended the wait, its command never ran */
   nas_calls = read_text (f->nas_calls);
@@ -311,9 +311,9 @@ test_dry_run (Fixture *f, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
   g_autofree gchar *scenario = efp_test_daemon_write_file (
-      f->daemon, "low.json",
-      "{\"interval_sec\":0.5,\"steps\":["
-      "{\"duration_sec\":6,\"state\":{\"soc\":5,\"grid_connected\":false}}]}");
+    f->daemon, "low.json",
+    "{\"interval_sec\":0.5,\"steps\":["
+    "{\"duration_sec\":6,\"state\":{\"soc\":5,\"grid_connected\":false}}]}");
   const gchar *args[] = { "--scenario", scenario, NULL };
   g_autofree gchar *pc_ack = NULL;
   g_autofree gchar *nas_ack = NULL;

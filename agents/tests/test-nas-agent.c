@@ -32,10 +32,10 @@ write_config (Fixture *f, gboolean with_key, const gchar *shutdown_lines)
 {
   g_autoptr (GString) s = g_string_new (NULL);
   g_autofree gchar *def = g_strdup_printf (
-      "method=wait\n"
-      "command=echo \"POWEROFF $ECOFLOW_COMMAND_ID $ECOFLOW_DELAY_SEC $ECOFLOW_REASON\" >> %s\n"
-      "abort-command=echo \"ABORT $ECOFLOW_COMMAND_ID\" >> %s",
-      f->record_path, f->record_path);
+    "method=wait\n"
+    "command=echo \"POWEROFF $ECOFLOW_COMMAND_ID $ECOFLOW_DELAY_SEC $ECOFLOW_REASON\" >> %s\n"
+    "abort-command=echo \"ABORT $ECOFLOW_COMMAND_ID\" >> %s",
+    f->record_path, f->record_path);
 
   g_string_append_printf (s, "# sh agent test\n[agent]\nid=" AGENT_ID "\nstate-file=%s\n",
                           f->state_path);
@@ -97,14 +97,14 @@ test_signature_vectors (void)
 
       for (e = 0; e < G_N_ELEMENTS (endings); e++)
         {
-          g_autofree gchar *contents
-              = g_strconcat (json_object_get_string_member (v, "key"), endings[e], NULL);
-          g_autofree gchar *issued
-              = g_strdup_printf ("%" G_GINT64_FORMAT, json_object_get_int_member (c, "issued_at"));
-          g_autofree gchar *delay
-              = g_strdup_printf ("%" G_GINT64_FORMAT, json_object_get_int_member (c, "delay_sec"));
-          g_autofree gchar *ttl
-              = g_strdup_printf ("%" G_GINT64_FORMAT, json_object_get_int_member (c, "ttl_sec"));
+          g_autofree gchar *contents =
+            g_strconcat (json_object_get_string_member (v, "key"), endings[e], NULL);
+          g_autofree gchar *issued =
+            g_strdup_printf ("%" G_GINT64_FORMAT, json_object_get_int_member (c, "issued_at"));
+          g_autofree gchar *delay =
+            g_strdup_printf ("%" G_GINT64_FORMAT, json_object_get_int_member (c, "delay_sec"));
+          g_autofree gchar *ttl =
+            g_strdup_printf ("%" G_GINT64_FORMAT, json_object_get_int_member (c, "ttl_sec"));
           const gchar *argv[] = { "dash",
                                   script,
                                   "--sign",
@@ -121,7 +121,7 @@ test_signature_vectors (void)
           gint status = 0;
 
           g_assert_true (g_file_set_contents (key_path, contents, -1, NULL));
-          g_assert_true (g_spawn_sync (NULL, (gchar **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+          g_assert_true (g_spawn_sync (NULL, (gchar **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
                                        &out, NULL, &status, &error));
           g_assert_no_error (error);
           g_assert_true (g_spawn_check_wait_status (status, NULL));
@@ -146,7 +146,7 @@ test_shutdown_wait (Fixture *f, gconstpointer data)
 
   write_config (f, TRUE, NULL);
   start_agent (f, NULL);
-  idx = (gint)f->topics->len - 1;
+  idx = (gint) f->topics->len - 1;
   while (idx >= 0 && !g_str_equal (g_ptr_array_index (f->topics, idx), STATUS_TOPIC))
     idx--;
   status = g_strdup (g_ptr_array_index (f->payloads, idx));
@@ -207,7 +207,7 @@ test_rejections (Fixture *f, gconstpointer data)
   write_config (f, TRUE, NULL);
   start_agent (f, NULL);
 
-  efp_command_sign (forged, AGENT_ID, (const guint8 *)"wrong key", 9);
+  efp_command_sign (forged, AGENT_ID, (const guint8 *) "wrong key", 9);
   send_command (f, forged);
   ack = wait_ack (f, forged->id);
   g_assert_cmpstr (ack, ==, "rejected: bad signature");
@@ -228,7 +228,7 @@ test_rejections (Fixture *f, gconstpointer data)
   ack = wait_ack (f, future->id);
   assert_prefix (ack, "rejected: issued");
 
-  efp_command_sign (other_agent, "pc2", (const guint8 *)AGENT_KEY, strlen (AGENT_KEY));
+  efp_command_sign (other_agent, "pc2", (const guint8 *) AGENT_KEY, strlen (AGENT_KEY));
   send_command (f, other_agent);
   g_free (ack);
   ack = wait_ack (f, other_agent->id);
@@ -297,7 +297,7 @@ test_hooks_and_command (Fixture *f, gconstpointer data)
   for (i = 0; i < G_N_ELEMENTS (hooks); i++)
     {
       g_autofree gchar *body = g_strdup_printf ("ORDER='%s'\n%s", order, hooks[i][1]);
-      write_hook (f, hooks[i][0], body, (guint)g_ascii_strtoull (hooks[i][2], NULL, 8));
+      write_hook (f, hooks[i][0], body, (guint) g_ascii_strtoull (hooks[i][2], NULL, 8));
     }
   lines = g_strdup_printf ("method=command\n"
                            "command=echo \"command $ECOFLOW_COMMAND_ID $ECOFLOW_DELAY_SEC\" >> %s\n"
@@ -439,7 +439,7 @@ test_bad_config (void)
                                   cases[i].conf + strlen ("[agent]\n"));
         }
       g_assert_true (g_file_set_contents (path, conf, -1, NULL));
-      g_assert_true (g_spawn_sync (NULL, (gchar **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+      g_assert_true (g_spawn_sync (NULL, (gchar **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
                                    NULL, &err, &status, &error));
       g_assert_no_error (error);
       g_test_message ("case %u: %s", i, err);
@@ -447,12 +447,12 @@ test_bad_config (void)
       g_assert_cmpint (WEXITSTATUS (status), ==, 78);
       g_assert_nonnull (strstr (err, cases[i].needle));
       g_assert_nonnull (strstr (err, path));
-      g_assert_cmpint (strchr (err, '\n') - err, ==, (gint)strlen (err) - 1);
+      g_assert_cmpint (strchr (err, '\n') - err, ==, (gint) strlen (err) - 1);
     }
   {
     const gchar *argv[] = { "dash", script, "--bogus", NULL };
     gint status = 0;
-    g_assert_true (g_spawn_sync (NULL, (gchar **)argv, NULL,
+    g_assert_true (g_spawn_sync (NULL, (gchar **) argv, NULL,
                                  G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, NULL,
                                  NULL, &status, &error));
     g_assert_cmpint (WEXITSTATUS (status), ==, 64);

@@ -10,25 +10,25 @@
 #include "efp-dbus-service.h"
 
 /* CONTRACT 1 (sysexits): 64 usage, 65 data, 69 unavailable; 77 = EX_NOPERM */
-#define EXIT_FAILED 1
-#define EXIT_USAGE 64
-#define EXIT_DATA 65
+#define EXIT_FAILED      1
+#define EXIT_USAGE       64
+#define EXIT_DATA        65
 #define EXIT_UNAVAILABLE 69
-#define EXIT_NOPERM 77
+#define EXIT_NOPERM      77
 
-static const gchar *summary
-    = "Commands:\n"
-      "  status           devices, policies and agents at a glance (default)\n"
-      "  devices          power stations and groups\n"
-      "  policies         shutdown policies, their state and deadline\n"
-      "  agents           host agents, online or not\n"
-      "  events           recent policy transitions\n"
-      "  monitor          print changes and signals live until interrupted\n"
-      "  test-agent ID    send a signed test command to agent ID\n"
-      "  reload           make the daemon re-read its configuration\n"
-      "\n"
-      "--json works with status, devices, policies, agents, events and monitor.\n"
-      "test-agent and reload need root or the polkit action io.github.EcoflowPower1.manage.";
+static const gchar *summary =
+  "Commands:\n"
+  "  status           devices, policies and agents at a glance (default)\n"
+  "  devices          power stations and groups\n"
+  "  policies         shutdown policies, their state and deadline\n"
+  "  agents           host agents, online or not\n"
+  "  events           recent policy transitions\n"
+  "  monitor          print changes and signals live until interrupted\n"
+  "  test-agent ID    send a signed test command to agent ID\n"
+  "  reload           make the daemon re-read its configuration\n"
+  "\n"
+  "--json works with status, devices, policies, agents, events and monitor.\n"
+  "test-agent and reload need root or the polkit action io.github.EcoflowPower1.manage.";
 
 /* The exit status for a failed call, after printing its message. */
 static int
@@ -40,19 +40,19 @@ report_call_error (const gchar *what, GError *error)
   g_dbus_error_strip_remote_error (error);
   if (remote != NULL)
     {
-      if (g_str_equal (remote, EFP_DBUS_NAME ".Error.NotAuthorized")
-          || g_str_equal (remote, "org.freedesktop.DBus.Error.AccessDenied"))
+      if (g_str_equal (remote, EFP_DBUS_NAME ".Error.NotAuthorized") ||
+          g_str_equal (remote, "org.freedesktop.DBus.Error.AccessDenied"))
         status = EXIT_NOPERM;
-      else if (g_str_equal (remote, EFP_DBUS_NAME ".Error.UnknownAgent")
-               || g_str_equal (remote, EFP_DBUS_NAME ".Error.InvalidArgs"))
+      else if (g_str_equal (remote, EFP_DBUS_NAME ".Error.UnknownAgent") ||
+               g_str_equal (remote, EFP_DBUS_NAME ".Error.InvalidArgs"))
         status = EXIT_DATA;
-      else if (g_str_equal (remote, "org.freedesktop.DBus.Error.ServiceUnknown")
-               || g_str_equal (remote, "org.freedesktop.DBus.Error.NameHasNoOwner")
-               || g_str_equal (remote, "org.freedesktop.DBus.Error.NoReply"))
+      else if (g_str_equal (remote, "org.freedesktop.DBus.Error.ServiceUnknown") ||
+               g_str_equal (remote, "org.freedesktop.DBus.Error.NameHasNoOwner") ||
+               g_str_equal (remote, "org.freedesktop.DBus.Error.NoReply"))
         status = EXIT_UNAVAILABLE;
     }
-  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CLOSED)
-           || g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_DISCONNECTED))
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CLOSED) ||
+           g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_DISCONNECTED))
     status = EXIT_UNAVAILABLE;
   g_printerr ("ecoflow-powerctl: %s: %s\n", what, error->message);
   return status;
@@ -140,8 +140,8 @@ run_test_agent (EfpCtlContext *ctx, const gchar *id)
 
   /* let a polkit agent ask for a password when one is running */
   reply = g_dbus_proxy_call_sync (
-      G_DBUS_PROXY (ctx->manager), "TestAgent", g_variant_new ("(s)", id),
-      G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION, G_MAXINT, NULL, &error);
+    G_DBUS_PROXY (ctx->manager), "TestAgent", g_variant_new ("(s)", id),
+    G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION, G_MAXINT, NULL, &error);
   if (reply == NULL)
     return report_call_error ("TestAgent", error);
   g_variant_get (reply, "(&s)", &command_id);
@@ -181,9 +181,9 @@ connect_daemon (GBusType bus_type, EfpCtlContext *ctx)
   /* a failed call after this point is the daemon's doing, not a lost bus */
   g_dbus_connection_set_exit_on_close (ctx->connection, FALSE);
   reply = g_dbus_connection_call_sync (
-      ctx->connection, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-      "NameHasOwner", g_variant_new ("(s)", EFP_DBUS_NAME), G_VARIANT_TYPE ("(b)"),
-      G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+    ctx->connection, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+    "NameHasOwner", g_variant_new ("(s)", EFP_DBUS_NAME), G_VARIANT_TYPE ("(b)"),
+    G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
   if (reply == NULL)
     {
       g_dbus_error_strip_remote_error (error);
@@ -197,13 +197,13 @@ connect_daemon (GBusType bus_type, EfpCtlContext *ctx)
                   EFP_DBUS_NAME, bus);
       return EXIT_UNAVAILABLE;
     }
-  ctx->manager
-      = efp_exported_manager_proxy_new_sync (ctx->connection, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
-                                             EFP_DBUS_NAME, EFP_DBUS_PATH, NULL, &error);
+  ctx->manager =
+    efp_exported_manager_proxy_new_sync (ctx->connection, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
+                                         EFP_DBUS_NAME, EFP_DBUS_PATH, NULL, &error);
   if (ctx->manager != NULL)
     ctx->objects = efp_object_manager_client_new_sync (
-        ctx->connection, G_DBUS_OBJECT_MANAGER_CLIENT_FLAGS_DO_NOT_AUTO_START, EFP_DBUS_NAME,
-        EFP_DBUS_PATH, NULL, &error);
+      ctx->connection, G_DBUS_OBJECT_MANAGER_CLIENT_FLAGS_DO_NOT_AUTO_START, EFP_DBUS_NAME,
+      EFP_DBUS_PATH, NULL, &error);
   if (ctx->manager == NULL || ctx->objects == NULL)
     {
       g_dbus_error_strip_remote_error (error);
@@ -224,13 +224,13 @@ int
 main (int argc, char **argv)
 {
   gboolean system_bus = FALSE, session_bus = FALSE, json = FALSE, version = FALSE;
-  const GOptionEntry entries[]
-      = { { "system-bus", 0, 0, G_OPTION_ARG_NONE, &system_bus, "Use the system bus (default)",
-            NULL },
-          { "session-bus", 0, 0, G_OPTION_ARG_NONE, &session_bus, "Use the session bus", NULL },
-          { "json", 'j', 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
-          { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
-          { NULL } };
+  const GOptionEntry entries[] = {
+    { "system-bus", 0, 0, G_OPTION_ARG_NONE, &system_bus, "Use the system bus (default)", NULL },
+    { "session-bus", 0, 0, G_OPTION_ARG_NONE, &session_bus, "Use the session bus", NULL },
+    { "json", 'j', 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
+    { NULL }
+  };
   g_autoptr (GOptionContext) octx = g_option_context_new ("[COMMAND [ARGS]]");
   g_autoptr (GError) error = NULL;
   EfpCtlContext ctx = { 0 };
@@ -257,8 +257,8 @@ main (int argc, char **argv)
       return EXIT_USAGE;
     }
   command = argc > 1 ? argv[1] : "status";
-  if (is_read_command (command) || g_str_equal (command, "monitor")
-      || g_str_equal (command, "reload"))
+  if (is_read_command (command) || g_str_equal (command, "monitor") ||
+      g_str_equal (command, "reload"))
     {
       if (argc > 2)
         {

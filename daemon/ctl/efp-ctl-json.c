@@ -26,15 +26,15 @@ efp_ctl_json_from_variant (GVariant *value)
       case G_VARIANT_CLASS_INT64:
         return json_node_init_int (node, g_variant_get_int64 (value));
       case G_VARIANT_CLASS_UINT64:
-        return json_node_init_int (node,
-                                   (gint64)MIN (g_variant_get_uint64 (value), (guint64)G_MAXINT64));
+        return json_node_init_int (
+          node, (gint64) MIN (g_variant_get_uint64 (value), (guint64) G_MAXINT64));
       case G_VARIANT_CLASS_DOUBLE:
         {
           gdouble d = g_variant_get_double (value);
           if (!isfinite (d))
             return json_node_init_null (node);
           if (d == floor (d) && fabs (d) < 1e15)
-            return json_node_init_int (node, (gint64)d);
+            return json_node_init_int (node, (gint64) d);
           return json_node_init_double (node, d);
         }
       case G_VARIANT_CLASS_STRING:
@@ -56,10 +56,10 @@ efp_ctl_json_from_variant (GVariant *value)
           return efp_ctl_json_from_variant (inner);
         }
       case G_VARIANT_CLASS_ARRAY:
-        if (g_variant_type_is_dict_entry (g_variant_type_element (g_variant_get_type (value)))
-            && g_variant_type_equal (
-                g_variant_type_key (g_variant_type_element (g_variant_get_type (value))),
-                G_VARIANT_TYPE_STRING))
+        if (g_variant_type_is_dict_entry (g_variant_type_element (g_variant_get_type (value))) &&
+            g_variant_type_equal (
+              g_variant_type_key (g_variant_type_element (g_variant_get_type (value))),
+              G_VARIANT_TYPE_STRING))
           {
             JsonObject *o = json_object_new ();
             GVariantIter iter;

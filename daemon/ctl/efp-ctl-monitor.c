@@ -70,8 +70,8 @@ emit_json (const gchar *path, const gchar *iface, const gchar *member, GVariant 
 static void
 describe (GString *line, const gchar *iface, const gchar *member, GVariant *args)
 {
-  if (g_str_equal (member, "PropertiesChanged")
-      && g_variant_is_of_type (args, G_VARIANT_TYPE ("(sa{sv}as)")))
+  if (g_str_equal (member, "PropertiesChanged") &&
+      g_variant_is_of_type (args, G_VARIANT_TYPE ("(sa{sv}as)")))
     {
       g_autoptr (GVariant) changed = g_variant_get_child_value (args, 1);
       GVariantIter iter;
@@ -97,15 +97,15 @@ describe (GString *line, const gchar *iface, const gchar *member, GVariant *args
       g_string_append (line, " disappeared");
       return;
     }
-  if ((g_str_equal (member, "ShutdownIssued") || g_str_equal (member, "AbortIssued"))
-      && g_variant_is_of_type (args, G_VARIANT_TYPE ("(ssass)")))
+  if ((g_str_equal (member, "ShutdownIssued") || g_str_equal (member, "AbortIssued")) &&
+      g_variant_is_of_type (args, G_VARIANT_TYPE ("(ssass)")))
     {
       const gchar *policy, *device, *command_id;
       g_autofree const gchar **agents = NULL;
       g_autofree gchar *list = NULL;
 
       g_variant_get (args, "(&s&s^a&s&s)", &policy, &device, &agents, &command_id);
-      list = g_strjoinv (",", (gchar **)agents);
+      list = g_strjoinv (",", (gchar **) agents);
       g_string_append_printf (line, " %s policy=%s device=%s agents=%s command_id=%s", member,
                               policy, device, list, command_id);
       return;
@@ -141,8 +141,8 @@ on_signal (GDBusConnection *connection, const gchar *sender, const gchar *path, 
       return;
     }
   /* InterfacesAdded/Removed name the child in their first argument */
-  if ((g_str_equal (member, "InterfacesAdded") || g_str_equal (member, "InterfacesRemoved"))
-      && g_variant_n_children (args) > 0)
+  if ((g_str_equal (member, "InterfacesAdded") || g_str_equal (member, "InterfacesRemoved")) &&
+      g_variant_n_children (args) > 0)
     {
       g_autoptr (GVariant) child = g_variant_get_child_value (args, 0);
       where = short_path (g_variant_get_string (child, NULL));

@@ -30,7 +30,7 @@ object_sort_key (EfpObject *object)
 static gint
 compare_objects (gconstpointer a, gconstpointer b)
 {
-  return g_utf8_collate (object_sort_key (*(EfpObject **)a), object_sort_key (*(EfpObject **)b));
+  return g_utf8_collate (object_sort_key (*(EfpObject **) a), object_sort_key (*(EfpObject **) b));
 }
 
 /* Objects that carry @iface_name, sorted by name. */
@@ -113,7 +113,7 @@ device_reading (EfpExportedDevice *d, EfpReading *r, EfpReadingMeta *meta)
   s = efp_exported_device_get_decoder (d);
   meta->decoder = s != NULL && *s != '\0' ? s : NULL;
   meta->stale = efp_exported_device_get_stale (d);
-  meta->ts = (gint64)(efp_exported_device_get_last_update (d) / G_USEC_PER_SEC);
+  meta->ts = (gint64) (efp_exported_device_get_last_update (d) / G_USEC_PER_SEC);
 }
 
 JsonNode *
@@ -149,7 +149,7 @@ proxy_json (GDBusProxy *proxy)
       const gchar *name = info->properties[i]->name;
       g_autoptr (GVariant) v = g_dbus_proxy_get_cached_property (proxy, name);
       json_object_set_member (
-          o, name, v != NULL ? efp_ctl_json_from_variant (v) : json_node_new (JSON_NODE_NULL));
+        o, name, v != NULL ? efp_ctl_json_from_variant (v) : json_node_new (JSON_NODE_NULL));
     }
   node = json_node_init_object (json_node_alloc (), o);
   json_object_unref (o);
@@ -166,8 +166,8 @@ objects_json (EfpCtlContext *ctx, const gchar *iface_name)
 
   for (i = 0; i < objects->len; i++)
     {
-      g_autoptr (GDBusInterface) iface
-          = g_dbus_object_get_interface (objects->pdata[i], iface_name);
+      g_autoptr (GDBusInterface) iface =
+        g_dbus_object_get_interface (objects->pdata[i], iface_name);
       json_array_add_element (a, proxy_json (G_DBUS_PROXY (iface)));
     }
   node = json_node_init_array (json_node_alloc (), a);
@@ -259,7 +259,7 @@ efp_ctl_soc_bar (gdouble soc)
         g_string_append_c (s, '?');
       return g_string_free (g_string_append (s, "]"), FALSE);
     }
-  filled = (guint)lround (CLAMP (soc, 0.0, 100.0) * BAR_WIDTH / 100.0);
+  filled = (guint) lround (CLAMP (soc, 0.0, 100.0) * BAR_WIDTH / 100.0);
   for (i = 0; i < BAR_WIDTH; i++)
     g_string_append_c (s, i < filled ? '#' : '-');
   return g_string_free (g_string_append (s, "]"), FALSE);
@@ -272,7 +272,7 @@ efp_ctl_age (guint64 then_us, gint64 now_us)
 
   if (then_us == 0)
     return g_strdup ("never");
-  sec = MAX ((now_us - (gint64)then_us) / G_USEC_PER_SEC, 0);
+  sec = MAX ((now_us - (gint64) then_us) / G_USEC_PER_SEC, 0);
   if (sec < 120)
     return g_strdup_printf ("%" G_GINT64_FORMAT "s ago", sec);
   if (sec < 120 * 60)
@@ -289,14 +289,14 @@ efp_ctl_countdown (guint64 deadline_us, gint64 now_us)
 
   if (deadline_us == 0)
     return g_strdup ("-");
-  if ((gint64)deadline_us <= now_us)
+  if ((gint64) deadline_us <= now_us)
     return g_strdup ("due");
   /* round up: "in 0:00" would read as already due */
-  sec = ((gint64)deadline_us - now_us + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC;
+  sec = ((gint64) deadline_us - now_us + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC;
   if (sec >= 3600)
-    return g_strdup_printf ("in %" G_GINT64_FORMAT ":%02d:%02d", sec / 3600, (int)(sec / 60 % 60),
-                            (int)(sec % 60));
-  return g_strdup_printf ("in %d:%02d", (int)(sec / 60), (int)(sec % 60));
+    return g_strdup_printf ("in %" G_GINT64_FORMAT ":%02d:%02d", sec / 3600, (int) (sec / 60 % 60),
+                            (int) (sec % 60));
+  return g_strdup_printf ("in %d:%02d", (int) (sec / 60), (int) (sec % 60));
 }
 
 static gchar *
@@ -327,7 +327,7 @@ typedef struct
 static void
 table_init (Table *t, guint columns)
 {
-  t->rows = g_ptr_array_new_with_free_func ((GDestroyNotify)g_strfreev);
+  t->rows = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
   t->columns = columns;
 }
 
@@ -354,7 +354,7 @@ table_print (Table *t, GString *out, const gchar *indent)
 
   for (r = 0; r < t->rows->len; r++)
     for (c = 0; c < t->columns; c++)
-      width[c] = MAX (width[c], (guint)g_utf8_strlen (((gchar **)t->rows->pdata[r])[c], -1));
+      width[c] = MAX (width[c], (guint) g_utf8_strlen (((gchar **) t->rows->pdata[r])[c], -1));
   for (r = 0; r < t->rows->len; r++)
     {
       gchar **row = t->rows->pdata[r];
@@ -364,7 +364,7 @@ table_print (Table *t, GString *out, const gchar *indent)
           g_string_append (line, row[c]);
           if (c + 1 < t->columns)
             {
-              guint pad = width[c] - (guint)g_utf8_strlen (row[c], -1) + 2;
+              guint pad = width[c] - (guint) g_utf8_strlen (row[c], -1) + 2;
               while (pad-- > 0)
                 g_string_append_c (line, ' ');
             }
@@ -442,7 +442,7 @@ efp_ctl_print_policies (EfpCtlContext *ctx, GString *out, gint64 now_us)
                  g_strdup (str_or_empty (efp_exported_policy_get_module (p))),
                  g_strdup (str_or_empty (efp_exported_policy_get_state (p))),
                  efp_ctl_countdown (efp_exported_policy_get_deadline (p), now_us),
-                 devices != NULL && devices[0] != NULL ? g_strjoinv (", ", (gchar **)devices)
+                 devices != NULL && devices[0] != NULL ? g_strjoinv (", ", (gchar **) devices)
                                                        : g_strdup ("(all)"));
     }
   table_print (&t, out, "");
@@ -510,11 +510,11 @@ efp_ctl_print_status (EfpCtlContext *ctx, GString *out, gint64 now_us)
   EfpExportedManager *m = ctx->manager;
 
   g_string_append_printf (
-      out, "ecoflow-powerd %s   MQTT %s   cloud %s%s\n\n",
-      str_or_empty (efp_exported_manager_get_version (m)),
-      efp_exported_manager_get_mqtt_connected (m) ? "connected" : "DISCONNECTED",
-      efp_exported_manager_get_cloud_connected (m) ? "connected" : "not connected",
-      efp_exported_manager_get_dry_run (m) ? "   DRY RUN" : "");
+    out, "ecoflow-powerd %s   MQTT %s   cloud %s%s\n\n",
+    str_or_empty (efp_exported_manager_get_version (m)),
+    efp_exported_manager_get_mqtt_connected (m) ? "connected" : "DISCONNECTED",
+    efp_exported_manager_get_cloud_connected (m) ? "connected" : "not connected",
+    efp_exported_manager_get_dry_run (m) ? "   DRY RUN" : "");
   efp_ctl_print_devices (ctx, out, now_us);
   g_string_append_c (out, '\n');
   efp_ctl_print_policies (ctx, out, now_us);

@@ -18,14 +18,14 @@
 /* each measurement runs at least this long; the best of RUNS counts (the
  * least disturbed by other processes on a shared machine) */
 #define MIN_RUN_NS (100 * 1000 * 1000.0)
-#define RUNS 5
+#define RUNS       5
 
 static gdouble
 now_ns (void)
 {
   struct timespec ts;
   clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (gdouble)ts.tv_sec * 1e9 + (gdouble)ts.tv_nsec;
+  return (gdouble) ts.tv_sec * 1e9 + (gdouble) ts.tv_nsec;
 }
 
 static void
@@ -68,8 +68,8 @@ vector_class (const EfpTestVector *v, gsize len)
 static gdouble
 measure (EfpPluginRegistry *registry, const EfpTestVector *v, gboolean *ok)
 {
-  const EfpDecoderVTable *vt
-      = efp_plugin_registry_get_decoder (registry, efp_test_vector_decoder (v));
+  const EfpDecoderVTable *vt =
+    efp_plugin_registry_get_decoder (registry, efp_test_vector_decoder (v));
   EfpDecoderSetup setup = { sizeof (EfpDecoderSetup), NULL, NULL, NULL };
   g_autoptr (EfpDecoderSession) s = efp_decoder_session_new (vt, &setup, NULL);
   gsize len = 0;
@@ -85,14 +85,14 @@ measure (EfpPluginRegistry *registry, const EfpTestVector *v, gboolean *ok)
     {
       t0 = now_ns ();
       for (i = 0; i < n; i++)
-        efp_decoder_session_feed (s, data, len, (gint64)i, NULL);
+        efp_decoder_session_feed (s, data, len, (gint64) i, NULL);
       t1 = now_ns ();
       if (t1 - t0 < MIN_RUN_NS)
         {
           n *= 2;
           continue;
         }
-      best = MIN (best, (t1 - t0) / (gdouble)n);
+      best = MIN (best, (t1 - t0) / (gdouble) n);
       run++;
     }
   return best;

@@ -60,7 +60,7 @@ efp_arena_reset (EfpArena *self)
 gpointer
 efp_arena_alloc (EfpArena *self, gsize size)
 {
-  gsize start = (self->used + (ARENA_ALIGN - 1)) & ~(gsize)(ARENA_ALIGN - 1);
+  gsize start = (self->used + (ARENA_ALIGN - 1)) & ~(gsize) (ARENA_ALIGN - 1);
   gpointer p;
 
   if (size == 0)

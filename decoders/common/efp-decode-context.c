@@ -37,8 +37,8 @@ efp_decode_context_new (const EfpDecoderTraits *traits, const EfpDecoderSetup *s
           return NULL;
         }
     }
-  if (setup != NULL
-      && setup->struct_size >= G_STRUCT_OFFSET (EfpDecoderSetup, model) + sizeof (setup->model))
+  if (setup != NULL &&
+      setup->struct_size >= G_STRUCT_OFFSET (EfpDecoderSetup, model) + sizeof (setup->model))
     model = setup->model;
   self->models = efp_model_table_new_builtin ();
   efp_arena_init (&self->arena, ARENA_INITIAL_BYTES);
@@ -80,8 +80,8 @@ apply_protobuf (EfpDecodeContext *self, const guint8 *data, gsize len, GError **
   gboolean ok;
 
   efp_arena_reset (&self->arena);
-  ok = efp_envelope_parse (&self->arena, data, len, &env, error)
-       && efp_pb_telemetry_apply (&self->staged, &env, self->grid_mode, self->models, error);
+  ok = efp_envelope_parse (&self->arena, data, len, &env, error) &&
+       efp_pb_telemetry_apply (&self->staged, &env, self->grid_mode, self->models, error);
   efp_arena_reset (&self->arena);
   return ok;
 }

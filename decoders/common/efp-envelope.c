@@ -93,7 +93,7 @@ efp_envelope_parse (EfpArena *arena, const guint8 *data, gsize len, EfpEnvelope 
     }
 
   out->items = efp_arena_alloc (arena, msg->n_header * sizeof (EfpEnvelopeItem));
-  out->n_items = (guint)msg->n_header;
+  out->n_items = (guint) msg->n_header;
   for (i = 0; i < msg->n_header; i++)
     {
       const Efp__Header *h = msg->header[i];
@@ -101,10 +101,10 @@ efp_envelope_parse (EfpArena *arena, const guint8 *data, gsize len, EfpEnvelope 
       const ProtobufCMessageDescriptor *desc;
 
       it->header = h;
-      it->src = h->has_src ? (guint32)h->src : 0;
-      it->cmd_func = h->has_cmd_func ? (guint32)h->cmd_func : 0;
-      it->cmd_id = h->has_cmd_id ? (guint32)h->cmd_id : 0;
-      it->seq = h->has_seq ? (guint32)h->seq : 0;
+      it->src = h->has_src ? (guint32) h->src : 0;
+      it->cmd_func = h->has_cmd_func ? (guint32) h->cmd_func : 0;
+      it->cmd_id = h->has_cmd_id ? (guint32) h->cmd_id : 0;
+      it->seq = h->has_seq ? (guint32) h->seq : 0;
       it->pdata = h->has_pdata ? h->pdata.data : NULL;
       it->pdata_len = h->has_pdata ? h->pdata.len : 0;
       it->xored = FALSE;
@@ -113,7 +113,7 @@ efp_envelope_parse (EfpArena *arena, const guint8 *data, gsize len, EfpEnvelope 
       it->kind = efp_envelope_route (h->has_cmd_func || h->has_cmd_id, it->cmd_func, it->cmd_id,
                                      h->has_pdata);
 
-      if (h->has_data_len && (h->data_len < 0 || (gsize)h->data_len != it->pdata_len))
+      if (h->has_data_len && (h->data_len < 0 || (gsize) h->data_len != it->pdata_len))
         {
           g_set_error (error, EFP_DECODER_ERROR, EFP_DECODER_ERROR_TRUNCATED,
                        "header %u (%u/%u): data_len says %d bytes but pdata holds %" G_GSIZE_FORMAT,
@@ -128,7 +128,7 @@ efp_envelope_parse (EfpArena *arena, const guint8 *data, gsize len, EfpEnvelope 
           gsize k;
 
           it->xored = TRUE;
-          it->xor_key = (guint8)(it->seq & 0xff);
+          it->xor_key = (guint8) (it->seq & 0xff);
           for (k = 0; k < it->pdata_len; k++)
             p[k] ^= it->xor_key;
         }

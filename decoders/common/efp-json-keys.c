@@ -57,7 +57,7 @@ static const struct
 static int
 cmp_station_key (const void *key, const void *entry)
 {
-  return strcmp (key, ((const StationKey *)entry)->key);
+  return strcmp (key, ((const StationKey *) entry)->key);
 }
 
 gboolean
@@ -77,7 +77,7 @@ pack_number (const gchar *s, gsize len)
 {
   if (len != 1 || s[0] < '1' || s[0] > '7')
     return 0;
-  return (guint)(s[0] - '0');
+  return (guint) (s[0] - '0');
 }
 
 /* The pack index a prefix (the part before the last '.') names, or -1. */
@@ -96,7 +96,7 @@ pack_index (const gchar *prefix, gsize len, guint families)
         return 1;
       n = sizeof (v2_slave) - 1;
       if (len > n && memcmp (prefix, v2_slave, n) == 0 && pack_number (prefix + n, len - n) > 0)
-        return (gint)pack_number (prefix + n, len - n);
+        return (gint) pack_number (prefix + n, len - n);
     }
   if ((families & EFP_JSON_FAMILY_V1) != 0)
     {
@@ -104,7 +104,7 @@ pack_index (const gchar *prefix, gsize len, guint families)
         return 0;
       n = sizeof (v1_slave) - 1;
       if (len > n && memcmp (prefix, v1_slave, n) == 0 && pack_number (prefix + n, len - n) > 0)
-        return (gint)pack_number (prefix + n, len - n);
+        return (gint) pack_number (prefix + n, len - n);
     }
   return -1;
 }
@@ -122,8 +122,8 @@ efp_json_key_classify (const gchar *key, guint families, EfpJsonKey *out)
   if (sk != NULL)
     {
       guint want = sk->family == EFP_JSON_FAMILY_COMMON
-                       ? (families & (EFP_JSON_FAMILY_V1 | EFP_JSON_FAMILY_V2))
-                       : (families & sk->family);
+                     ? (families & (EFP_JSON_FAMILY_V1 | EFP_JSON_FAMILY_V2))
+                     : (families & sk->family);
       if (want == 0)
         return FALSE;
       out->kind = sk->kind;
@@ -134,14 +134,14 @@ efp_json_key_classify (const gchar *key, guint families, EfpJsonKey *out)
   dot = strrchr (key, '.');
   if (dot == NULL)
     return FALSE;
-  index = pack_index (key, (gsize)(dot - key), families);
+  index = pack_index (key, (gsize) (dot - key), families);
   if (index < 0)
     return FALSE;
   for (i = 0; i < G_N_ELEMENTS (pack_fields); i++)
     if (strcmp (dot + 1, pack_fields[i].suffix) == 0)
       {
         out->kind = pack_fields[i].kind;
-        out->arg = (guint)index;
+        out->arg = (guint) index;
         return TRUE;
       }
   return FALSE;

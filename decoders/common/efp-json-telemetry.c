@@ -34,7 +34,7 @@ one_line (const gchar *msg)
   const gchar *p;
 
   for (p = msg; *p != '\0' && s->len < 160; p++)
-    g_string_append_c (s, (guchar)*p < 0x20 || *p == 0x7f ? ' ' : *p);
+    g_string_append_c (s, (guchar) *p < 0x20 || *p == 0x7f ? ' ' : *p);
   if (*p != '\0')
     g_string_append (s, "...");
   if (!g_utf8_validate (s->str, -1, NULL))
@@ -98,7 +98,7 @@ node_get_int (JsonNode *n, gint64 *out)
       gdouble d = json_node_get_double (n);
       if (!isfinite (d) || d != floor (d) || fabs (d) > 1e15)
         return FALSE;
-      *out = (gint64)d;
+      *out = (gint64) d;
       return TRUE;
     }
   if (t == G_TYPE_STRING)
@@ -178,9 +178,9 @@ apply_value (EfpStation *st, const gchar *key, const EfpJsonKey *k, gdouble v, J
                    key);
       return FALSE;
     }
-  if ((k->kind == EFP_JSON_KEY_SOC || k->kind == EFP_JSON_KEY_PACK_SOC
-       || k->kind == EFP_JSON_KEY_PACK_F32_SOC)
-      && (v < 0 || v > 100))
+  if ((k->kind == EFP_JSON_KEY_SOC || k->kind == EFP_JSON_KEY_PACK_SOC ||
+       k->kind == EFP_JSON_KEY_PACK_F32_SOC) &&
+      (v < 0 || v > 100))
     {
       g_set_error (error, EFP_DECODER_ERROR, EFP_DECODER_ERROR_INVALID, "%s %g outside 0-100", key,
                    v);
@@ -245,13 +245,13 @@ apply_value (EfpStation *st, const gchar *key, const EfpJsonKey *k, gdouble v, J
         sp->pack.temp_celsius = v;
         break;
       case EFP_JSON_KEY_PACK_DESIGN_CAP:
-        sp->pack.design_mah = v < 0 ? -1 : (gint64)v;
+        sp->pack.design_mah = v < 0 ? -1 : (gint64) v;
         break;
       case EFP_JSON_KEY_PACK_FULL_CAP:
-        sp->pack.full_mah = v < 0 ? -1 : (gint64)v;
+        sp->pack.full_mah = v < 0 ? -1 : (gint64) v;
         break;
       case EFP_JSON_KEY_PACK_REMAIN_CAP:
-        sp->pack.remain_mah = v < 0 ? -1 : (gint64)v;
+        sp->pack.remain_mah = v < 0 ? -1 : (gint64) v;
         break;
       case EFP_JSON_KEY_PACK_INPUT_WATTS:
         sp->pack.input_watts = v;
@@ -261,7 +261,7 @@ apply_value (EfpStation *st, const gchar *key, const EfpJsonKey *k, gdouble v, J
         break;
       case EFP_JSON_KEY_PACK_REMAIN_TIME:
         sp->remain_known = TRUE;
-        sp->pack.remain_minutes = v < 0 || v >= EFP_REMAIN_SENTINEL ? -1 : (gint)v;
+        sp->pack.remain_minutes = v < 0 || v >= EFP_REMAIN_SENTINEL ? -1 : (gint) v;
         break;
       default:
         break;
@@ -341,7 +341,7 @@ efp_json_telemetry_apply (EfpStation *st, const guint8 *data, gsize len, guint f
       return FALSE;
     }
   parser = json_parser_new_immutable ();
-  if (!json_parser_load_from_data (parser, (const gchar *)data, (gssize)len, &local))
+  if (!json_parser_load_from_data (parser, (const gchar *) data, (gssize) len, &local))
     {
       g_autofree gchar *msg = one_line (local->message);
       g_set_error (error, EFP_DECODER_ERROR, EFP_DECODER_ERROR_MALFORMED, "not JSON: %s", msg);
@@ -370,11 +370,11 @@ efp_json_telemetry_apply (EfpStation *st, const guint8 *data, gsize len, guint f
                        "the cloud reports the device offline (online=0); quotaMap ignored");
           return FALSE;
         }
-      if (models != NULL && node_get_int (json_object_get_member (d, "productType"), &v) && v >= 0
-          && v <= G_MAXUINT32)
+      if (models != NULL && node_get_int (json_object_get_member (d, "productType"), &v) &&
+          v >= 0 && v <= G_MAXUINT32)
         {
-          const EfpModelEntry *e
-              = efp_model_table_lookup_number (models, EFP_MODEL_KEY_PRODUCT_TYPE, (guint32)v);
+          const EfpModelEntry *e =
+            efp_model_table_lookup_number (models, EFP_MODEL_KEY_PRODUCT_TYPE, (guint32) v);
           if (e != NULL)
             efp_station_set_model (st, e->model);
         }

@@ -171,8 +171,8 @@ apply_bms (EfpStation *st, const Efp__BmsHeartBeatReport *b, const EfpModelTable
     }
   if (num == 0 && b->has_product_type && models != NULL)
     {
-      const EfpModelEntry *e
-          = efp_model_table_lookup_number (models, EFP_MODEL_KEY_BMS_TYPE, b->product_type);
+      const EfpModelEntry *e =
+        efp_model_table_lookup_number (models, EFP_MODEL_KEY_BMS_TYPE, b->product_type);
       if (e != NULL)
         efp_station_set_model (st, e->model);
     }
@@ -199,7 +199,7 @@ apply_bms (EfpStation *st, const Efp__BmsHeartBeatReport *b, const EfpModelTable
   if (b->has_remain_time)
     {
       sp->remain_known = TRUE;
-      sp->pack.remain_minutes = b->remain_time >= EFP_REMAIN_SENTINEL ? -1 : (gint)b->remain_time;
+      sp->pack.remain_minutes = b->remain_time >= EFP_REMAIN_SENTINEL ? -1 : (gint) b->remain_time;
     }
   return TRUE;
 }
@@ -275,26 +275,26 @@ efp_pb_telemetry_apply (EfpStation *st, const EfpEnvelope *env, EfpGridMode mode
       if (h->has_product_id && models != NULL)
         {
           const EfpModelEntry *e = efp_model_table_lookup_number (models, EFP_MODEL_KEY_PRODUCT_ID,
-                                                                  (guint32)h->product_id);
+                                                                  (guint32) h->product_id);
           if (e != NULL)
             efp_station_set_model (st, e->model);
         }
       switch (it->kind)
         {
           case EFP_PAYLOAD_DISPLAY:
-            if (!apply_display (st, (const Efp__DisplayPropertyUpload *)it->message, &g, error))
+            if (!apply_display (st, (const Efp__DisplayPropertyUpload *) it->message, &g, error))
               return FALSE;
             break;
           case EFP_PAYLOAD_RUNTIME:
-            if (!apply_runtime ((const Efp__RuntimePropertyUpload *)it->message, &g, error))
+            if (!apply_runtime ((const Efp__RuntimePropertyUpload *) it->message, &g, error))
               return FALSE;
             break;
           case EFP_PAYLOAD_CMS_HEARTBEAT:
-            if (!apply_cms (st, (const Efp__CmsHeartBeatReport *)it->message, error))
+            if (!apply_cms (st, (const Efp__CmsHeartBeatReport *) it->message, error))
               return FALSE;
             break;
           case EFP_PAYLOAD_BMS_HEARTBEAT:
-            if (!apply_bms (st, (const Efp__BmsHeartBeatReport *)it->message, models, &g, error))
+            if (!apply_bms (st, (const Efp__BmsHeartBeatReport *) it->message, models, &g, error))
               return FALSE;
             break;
           case EFP_PAYLOAD_UNKNOWN:

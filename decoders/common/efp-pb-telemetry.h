@@ -19,10 +19,10 @@ typedef enum
 
 /* grid_source strings (static, published as is) */
 #define EFP_GRID_SOURCE_CHARGER_FLAG "charger-flag"
-#define EFP_GRID_SOURCE_AC_IN_WATTS "ac-in-watts"
-#define EFP_GRID_SOURCE_AC_IN_VOLTS "ac-in-volts"
-#define EFP_GRID_SOURCE_AC_IN_FREQ "ac-in-freq"
-#define EFP_GRID_SOURCE_TAG27 "tag27"
+#define EFP_GRID_SOURCE_AC_IN_WATTS  "ac-in-watts"
+#define EFP_GRID_SOURCE_AC_IN_VOLTS  "ac-in-volts"
+#define EFP_GRID_SOURCE_AC_IN_FREQ   "ac-in-freq"
+#define EFP_GRID_SOURCE_TAG27        "tag27"
 
 /* AC input above this many watts means mains (SPEC 7.2: 0 W proves nothing) */
 #define EFP_GRID_MIN_AC_IN_WATTS 5.0

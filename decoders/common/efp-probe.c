@@ -18,8 +18,8 @@ station_has_data (const EfpStation *st)
   guint i;
 
   for (i = 0; i < EFP_STATION_RANKS; i++)
-    if (st->soc[i].known || st->temp[i].known || st->dsg_minutes[i].known
-        || st->chg_dsg_state[i].known)
+    if (st->soc[i].known || st->temp[i].known || st->dsg_minutes[i].known ||
+        st->chg_dsg_state[i].known)
       return TRUE;
   if (st->input_watts.known || st->output_watts.known || st->grid != EFP_TRISTATE_UNKNOWN)
     return TRUE;
@@ -42,10 +42,10 @@ envelope_model (const EfpModelTable *models, const EfpEnvelope *env)
 
       if (it->header->has_product_id)
         e = efp_model_table_lookup_number (models, EFP_MODEL_KEY_PRODUCT_ID,
-                                           (guint32)it->header->product_id);
+                                           (guint32) it->header->product_id);
       if (e == NULL && it->kind == EFP_PAYLOAD_BMS_HEARTBEAT)
         {
-          const Efp__BmsHeartBeatReport *b = (const Efp__BmsHeartBeatReport *)it->message;
+          const Efp__BmsHeartBeatReport *b = (const Efp__BmsHeartBeatReport *) it->message;
           if ((!b->has_num || b->num == 0) && b->has_product_type)
             e = efp_model_table_lookup_number (models, EFP_MODEL_KEY_BMS_TYPE, b->product_type);
         }
@@ -72,8 +72,8 @@ probe_protobuf (const EfpDecoderTraits *traits, const EfpModelTable *models, con
       efp_station_init (&st, NULL);
       if (e != NULL)
         score = by_entry (traits, e);
-      else if (efp_pb_telemetry_apply (&st, &env, EFP_GRID_MODE_AUTO, NULL, NULL)
-               && station_has_data (&st))
+      else if (efp_pb_telemetry_apply (&st, &env, EFP_GRID_MODE_AUTO, NULL, NULL) &&
+               station_has_data (&st))
         score = EFP_PROBE_MAYBE;
     }
   efp_arena_clear (&arena);
@@ -94,17 +94,17 @@ probe_json (const EfpDecoderTraits *traits, const EfpModelTable *models, const g
     return EFP_PROBE_NO;
 
   parser = json_parser_new_immutable ();
-  if (json_parser_load_from_data (parser, (const gchar *)data, (gssize)len, NULL)
-      && (root = json_parser_get_root (parser)) != NULL && JSON_NODE_HOLDS_OBJECT (root)
-      && (d = json_object_get_member (json_node_get_object (root), "data")) != NULL
-      && JSON_NODE_HOLDS_OBJECT (d)
-      && (pt = json_object_get_member (json_node_get_object (d), "productType")) != NULL
-      && JSON_NODE_HOLDS_VALUE (pt) && json_node_get_value_type (pt) == G_TYPE_INT64)
+  if (json_parser_load_from_data (parser, (const gchar *) data, (gssize) len, NULL) &&
+      (root = json_parser_get_root (parser)) != NULL && JSON_NODE_HOLDS_OBJECT (root) &&
+      (d = json_object_get_member (json_node_get_object (root), "data")) != NULL &&
+      JSON_NODE_HOLDS_OBJECT (d) &&
+      (pt = json_object_get_member (json_node_get_object (d), "productType")) != NULL &&
+      JSON_NODE_HOLDS_VALUE (pt) && json_node_get_value_type (pt) == G_TYPE_INT64)
     {
       gint64 v = json_node_get_int (pt);
       const EfpModelEntry *e = NULL;
       if (v >= 0 && v <= G_MAXUINT32)
-        e = efp_model_table_lookup_number (models, EFP_MODEL_KEY_PRODUCT_TYPE, (guint32)v);
+        e = efp_model_table_lookup_number (models, EFP_MODEL_KEY_PRODUCT_TYPE, (guint32) v);
       if (e != NULL)
         return by_entry (traits, e);
     }

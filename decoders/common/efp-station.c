@@ -96,15 +96,15 @@ pack_mean_soc (const EfpStation *self)
       sum += p->soc;
       if (p->full_mah > 0)
         {
-          sum_full += p->soc * (gdouble)p->full_mah;
-          w_full += (gdouble)p->full_mah;
+          sum_full += p->soc * (gdouble) p->full_mah;
+          w_full += (gdouble) p->full_mah;
         }
       else
         all_full = FALSE;
       if (p->design_mah > 0)
         {
-          sum_design += p->soc * (gdouble)p->design_mah;
-          w_design += (gdouble)p->design_mah;
+          sum_design += p->soc * (gdouble) p->design_mah;
+          w_design += (gdouble) p->design_mah;
         }
       else
         all_design = FALSE;
@@ -169,12 +169,12 @@ efp_station_to_reading (const EfpStation *self, EfpReading *r)
 
   k = best (self->chg_dsg_state);
   if (k != NULL)
-    r->chg_dsg_state = (gint)k->value;
+    r->chg_dsg_state = (gint) k->value;
   /* minutes to empty: none while charging; sentinels mean no estimate */
   if (k != NULL && k->value == 2)
     r->remain_minutes = -1;
   else if ((k = best (self->dsg_minutes)) != NULL)
-    r->remain_minutes = k->value >= EFP_REMAIN_SENTINEL || k->value < 0 ? -1 : (gint)k->value;
+    r->remain_minutes = k->value >= EFP_REMAIN_SENTINEL || k->value < 0 ? -1 : (gint) k->value;
 
   if (self->model[0] != '\0')
     g_strlcpy (r->model, self->model, sizeof (r->model));

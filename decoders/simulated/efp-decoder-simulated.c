@@ -62,8 +62,8 @@ simulated_decode (gpointer context, const guint8 *data, gsize len, EfpReading *r
 
   if (!json_parser_load_from_data (parser, (const gchar *) data, (gssize) len, &local))
     {
-      g_set_error (error, EFP_DECODER_ERROR, EFP_DECODER_ERROR_MALFORMED,
-                   "simulated: not JSON: %s", local->message);
+      g_set_error (error, EFP_DECODER_ERROR, EFP_DECODER_ERROR_MALFORMED, "simulated: not JSON: %s",
+                   local->message);
       return FALSE;
     }
   root = json_parser_get_root (parser);

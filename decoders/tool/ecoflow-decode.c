@@ -14,9 +14,9 @@
 #include "efp-plugin-loader.h"
 #include "efp-reading-json.h"
 
-#define EXIT_USAGE 64
+#define EXIT_USAGE   64
 #define EXIT_DATAERR 65
-#define EXIT_CONFIG 78
+#define EXIT_CONFIG  78
 
 typedef enum
 {
@@ -146,8 +146,8 @@ line_to_frame (gchar *line, InputFormat format, GError **error)
             }
           b = g_malloc (len / 2);
           for (i = 0; i < len / 2; i++)
-            b[i] = (guint8)(g_ascii_xdigit_value (line[2 * i]) << 4
-                            | g_ascii_xdigit_value (line[2 * i + 1]));
+            b[i] = (guint8) (g_ascii_xdigit_value (line[2 * i]) << 4 |
+                             g_ascii_xdigit_value (line[2 * i + 1]));
           return g_bytes_new_take (b, len / 2);
         }
       case INPUT_BASE64:
@@ -322,9 +322,9 @@ main (int argc, char **argv)
 
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_option_context_set_description (
-      ctx, "Without --hex, --base64, --json or --raw every line is one frame in whichever of\n"
-           "those it looks like. After each decoded frame one line of state JSON is printed;\n"
-           "an undecodable frame prints its reason on stderr. Exit status 65 if any failed.");
+    ctx, "Without --hex, --base64, --json or --raw every line is one frame in whichever of\n"
+         "those it looks like. After each decoded frame one line of state JSON is printed;\n"
+         "an undecodable frame prints its reason on stderr. Exit status 65 if any failed.");
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
       g_printerr ("ecoflow-decode: %s\n", error->message);

@@ -33,14 +33,14 @@ comm_lost_config_new (GKeyFile *kf, const gchar *group, GError **error)
 {
   g_autofree CommLostConfig *cfg = g_new0 (CommLostConfig, 1);
 
-  if (!efp_keyfile_get_int (kf, group, "soc-min", 10, 0, 100, &cfg->soc_min, error)
-      || !efp_keyfile_get_seconds (kf, group, "max-data-gap-sec", 60, FALSE, &cfg->max_data_gap_sec,
-                                   error)
-      || !efp_keyfile_get_seconds (kf, group, "max-blind-sec", 900, FALSE, &cfg->max_blind_sec,
-                                   error)
-      || !efp_keyfile_get_seconds (kf, group, "shutdown-delay-sec", 60, FALSE,
-                                   &cfg->shutdown_delay_sec, error)
-      || !efp_keyfile_get_bool (kf, group, "dry-run", FALSE, &cfg->dry_run, error))
+  if (!efp_keyfile_get_int (kf, group, "soc-min", 10, 0, 100, &cfg->soc_min, error) ||
+      !efp_keyfile_get_seconds (kf, group, "max-data-gap-sec", 60, FALSE, &cfg->max_data_gap_sec,
+                                error) ||
+      !efp_keyfile_get_seconds (kf, group, "max-blind-sec", 900, FALSE, &cfg->max_blind_sec,
+                                error) ||
+      !efp_keyfile_get_seconds (kf, group, "shutdown-delay-sec", 60, FALSE,
+                                &cfg->shutdown_delay_sec, error) ||
+      !efp_keyfile_get_bool (kf, group, "dry-run", FALSE, &cfg->dry_run, error))
     return NULL;
   return g_steal_pointer (&cfg);
 }
@@ -101,14 +101,14 @@ arm (const CommLostConfig *cfg, EfpPolicyState *state, const EfpPolicyInput *inp
   gint64 from = input->last_frame_us;
   gint64 deadline = from + cfg->max_blind_sec * EFP_USEC_PER_SEC;
   gint64 silent_s = (now_us - from) / EFP_USEC_PER_SEC;
-  gdouble above = r->soc - (gdouble)cfg->soc_min;
+  gdouble above = r->soc - (gdouble) cfg->soc_min;
   const gchar *source = NULL;
 
   state->phase = EFP_POLICY_PHASE_ARMED;
   state->armed_since_us = from;
   if (!isnan (r->soc) && above <= 0)
     {
-      state->aux[AUX_DEADLINE] = (gdouble)from;
+      state->aux[AUX_DEADLINE] = (gdouble) from;
       efp_policy_verdict_add (verdict, EFP_POLICY_EVENT_TIMER_START,
                               "no data for %" G_GINT64_FORMAT " s, last seen on battery at soc %g "
                               "<= %" G_GINT64_FORMAT ": shutdown now",
@@ -120,18 +120,18 @@ arm (const CommLostConfig *cfg, EfpPolicyState *state, const EfpPolicyInput *inp
       gdouble rate = blind_rate (state, input, &source);
 
       /* compare in seconds first: a slow drain would overflow microseconds */
-      if (!isnan (rate) && above / rate < (gdouble)cfg->max_blind_sec)
-        deadline = from + (gint64)round (above / rate * EFP_USEC_PER_SEC);
+      if (!isnan (rate) && above / rate < (gdouble) cfg->max_blind_sec)
+        deadline = from + (gint64) round (above / rate * EFP_USEC_PER_SEC);
       else
         source = NULL;
     }
-  state->aux[AUX_DEADLINE] = (gdouble)deadline;
+  state->aux[AUX_DEADLINE] = (gdouble) deadline;
   if (source != NULL)
     efp_policy_verdict_add (
-        verdict, EFP_POLICY_EVENT_TIMER_START,
-        "no data for %" G_GINT64_FORMAT " s, last seen on battery at soc %g: "
-        "shutdown in %" G_GINT64_FORMAT " s, when soc should reach %" G_GINT64_FORMAT " (%s)",
-        silent_s, r->soc, efp_policy_secs_until (now_us, deadline), cfg->soc_min, source);
+      verdict, EFP_POLICY_EVENT_TIMER_START,
+      "no data for %" G_GINT64_FORMAT " s, last seen on battery at soc %g: "
+      "shutdown in %" G_GINT64_FORMAT " s, when soc should reach %" G_GINT64_FORMAT " (%s)",
+      silent_s, r->soc, efp_policy_secs_until (now_us, deadline), cfg->soc_min, source);
   else
     efp_policy_verdict_add (verdict, EFP_POLICY_EVENT_TIMER_START,
                             "no data for %" G_GINT64_FORMAT " s, last seen on battery: shutdown "
@@ -148,7 +148,7 @@ comm_lost_evaluate (gconstpointer config, EfpPolicyState *state, const EfpPolicy
   EfpPolicyData data;
   guint step;
 
-  verdict->delay_sec = (guint)cfg->shutdown_delay_sec;
+  verdict->delay_sec = (guint) cfg->shutdown_delay_sec;
   verdict->dry_run = cfg->dry_run;
   data = efp_policy_data_check (state, input, cfg->max_data_gap_sec, now_us, verdict);
   if (r == NULL)
@@ -170,15 +170,15 @@ comm_lost_evaluate (gconstpointer config, EfpPolicyState *state, const EfpPolicy
           case EFP_POLICY_PHASE_ARMED:
             {
               gint64 max_blind = state->armed_since_us + cfg->max_blind_sec * EFP_USEC_PER_SEC;
-              gint64 deadline = (gint64)state->aux[AUX_DEADLINE];
+              gint64 deadline = (gint64) state->aux[AUX_DEADLINE];
               gint64 blind_s = (now_us - state->armed_since_us) / EFP_USEC_PER_SEC;
 
               if (data == EFP_POLICY_DATA_FRESH)
                 {
                   efp_policy_verdict_add (verdict, EFP_POLICY_EVENT_TIMER_ABORT,
                                           "data resumed after %" G_GINT64_FORMAT " s",
-                                          (input->last_frame_us - state->armed_since_us)
-                                              / EFP_USEC_PER_SEC);
+                                          (input->last_frame_us - state->armed_since_us) /
+                                            EFP_USEC_PER_SEC);
                   state->phase = EFP_POLICY_PHASE_IDLE;
                   state->armed_since_us = 0;
                   state->aux[AUX_DEADLINE] = 0;
@@ -213,11 +213,11 @@ comm_lost_evaluate (gconstpointer config, EfpPolicyState *state, const EfpPolicy
 
           case EFP_POLICY_PHASE_TRIGGERED:
             {
-              gint64 window_end
-                  = state->triggered_at_us + COMM_LOST_ABORT_WINDOW_SEC * EFP_USEC_PER_SEC;
+              gint64 window_end =
+                state->triggered_at_us + COMM_LOST_ABORT_WINDOW_SEC * EFP_USEC_PER_SEC;
 
-              if (data == EFP_POLICY_DATA_FRESH && r->grid_connected == EFP_TRISTATE_TRUE
-                  && now_us < window_end)
+              if (data == EFP_POLICY_DATA_FRESH && r->grid_connected == EFP_TRISTATE_TRUE &&
+                  now_us < window_end)
                 {
                   efp_policy_verdict_add (verdict, EFP_POLICY_EVENT_ABORT,
                                           "grid returned %" G_GINT64_FORMAT " s after the shutdown",

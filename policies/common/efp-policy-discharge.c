@@ -3,8 +3,8 @@
 
 #include <math.h>
 
-#define AUX_COUNT 4
-#define AUX_LOW 5
+#define AUX_COUNT  4
+#define AUX_LOW    5
 #define AUX_ACTIVE 6
 
 void
@@ -52,7 +52,7 @@ efp_policy_discharge_update (EfpPolicyState *state, const EfpReading *reading, g
     return;
 
   state->aux[AUX_LOW] = soc;
-  n = (guint)CLAMP (state->aux[AUX_COUNT], 0, EFP_POLICY_DISCHARGE_SLOTS);
+  n = (guint) CLAMP (state->aux[AUX_COUNT], 0, EFP_POLICY_DISCHARGE_SLOTS);
   if (n == EFP_POLICY_DISCHARGE_SLOTS)
     {
       guint i;
@@ -71,13 +71,13 @@ efp_policy_discharge_update (EfpPolicyState *state, const EfpReading *reading, g
 gdouble
 efp_policy_discharge_rate (const EfpPolicyState *state)
 {
-  guint n = (guint)CLAMP (state->aux[AUX_COUNT], 0, EFP_POLICY_DISCHARGE_SLOTS);
+  guint n = (guint) CLAMP (state->aux[AUX_COUNT], 0, EFP_POLICY_DISCHARGE_SLOTS);
   gdouble fall, span_s;
 
   if (state->aux[AUX_ACTIVE] == 0 || n < 2)
     return NAN;
   fall = state->aux[0] - state->aux[n - 1];
-  span_s = (gdouble)(state->aux_us[n - 1] - state->aux_us[0]) / G_USEC_PER_SEC;
+  span_s = (gdouble) (state->aux_us[n - 1] - state->aux_us[0]) / G_USEC_PER_SEC;
   if (!(fall > 0) || !(span_s > 0))
     return NAN;
   return fall / span_s;

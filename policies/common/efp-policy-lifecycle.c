@@ -7,16 +7,17 @@ gboolean
 efp_policy_lifecycle_config_load (EfpPolicyLifecycleConfig *cfg, GKeyFile *kf, const gchar *group,
                                   GError **error)
 {
-  return efp_keyfile_get_seconds (kf, group, "debounce-sec", 180, TRUE, &cfg->debounce_sec, error)
-         && efp_keyfile_get_seconds (kf, group, "cooldown-sec", 300, TRUE, &cfg->cooldown_sec,
-                                     error)
-         && efp_keyfile_get_seconds (kf, group, "abort-window-sec", 120, FALSE,
-                                     &cfg->abort_window_sec, error)
-         && efp_keyfile_get_seconds (kf, group, "max-data-gap-sec", 60, FALSE,
-                                     &cfg->max_data_gap_sec, error)
-         && efp_keyfile_get_seconds (kf, group, "shutdown-delay-sec", 60, FALSE,
-                                     &cfg->shutdown_delay_sec, error)
-         && efp_keyfile_get_bool (kf, group, "dry-run", FALSE, &cfg->dry_run, error);
+  return efp_keyfile_get_seconds (kf, group, "debounce-sec", 180, TRUE, &cfg->debounce_sec,
+                                  error) &&
+         efp_keyfile_get_seconds (kf, group, "cooldown-sec", 300, TRUE, &cfg->cooldown_sec,
+                                  error) &&
+         efp_keyfile_get_seconds (kf, group, "abort-window-sec", 120, FALSE, &cfg->abort_window_sec,
+                                  error) &&
+         efp_keyfile_get_seconds (kf, group, "max-data-gap-sec", 60, FALSE, &cfg->max_data_gap_sec,
+                                  error) &&
+         efp_keyfile_get_seconds (kf, group, "shutdown-delay-sec", 60, FALSE,
+                                  &cfg->shutdown_delay_sec, error) &&
+         efp_keyfile_get_bool (kf, group, "dry-run", FALSE, &cfg->dry_run, error);
 }
 
 void
@@ -92,7 +93,7 @@ efp_policy_lifecycle_evaluate (const EfpPolicyLifecycleConfig *cfg, EfpPolicySta
   const gchar *detail = cond->detail != NULL ? cond->detail : "";
   guint step;
 
-  verdict->delay_sec = (guint)cfg->shutdown_delay_sec;
+  verdict->delay_sec = (guint) cfg->shutdown_delay_sec;
   verdict->dry_run = cfg->dry_run;
 
   /* each pass either returns or moves to another phase; a few passes cover

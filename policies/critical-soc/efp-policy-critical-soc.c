@@ -62,7 +62,7 @@ critical_soc_evaluate (gconstpointer config, EfpPolicyState *state, const EfpPol
       gboolean soc_known = !isnan (r->soc);
 
       cond.grid_returned = r->grid_connected == EFP_TRISTATE_TRUE;
-      cond.condition = grid_lost && soc_known && r->soc <= (gdouble)cfg->soc_min;
+      cond.condition = grid_lost && soc_known && r->soc <= (gdouble) cfg->soc_min;
       if (cond.condition)
         g_snprintf (detail, sizeof detail, "grid lost and soc %g <= %" G_GINT64_FORMAT, r->soc,
                     cfg->soc_min);

@@ -114,8 +114,8 @@ runtime_evaluate (gconstpointer config, EfpPolicyState *state, const EfpPolicyIn
       minutes = runtime_minutes (state, input, &source);
       format_minutes (left, sizeof left, minutes);
       cond.grid_returned = r->grid_connected == EFP_TRISTATE_TRUE;
-      cond.condition = r->grid_connected == EFP_TRISTATE_FALSE && !isnan (minutes)
-                       && minutes < (gdouble)cfg->runtime_min_minutes;
+      cond.condition = r->grid_connected == EFP_TRISTATE_FALSE && !isnan (minutes) &&
+                       minutes < (gdouble) cfg->runtime_min_minutes;
       if (cond.grid_returned)
         g_strlcpy (detail, "grid returned", sizeof detail);
       else if (r->grid_connected == EFP_TRISTATE_UNKNOWN)

@@ -106,8 +106,8 @@ efp_test_broker_start (EfpTestBroker *b, GError **error)
   g_return_val_if_fail (b->proc == NULL, FALSE);
   if (!write_config (b, error))
     return FALSE;
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE
-                                        | G_SUBPROCESS_FLAGS_STDERR_MERGE);
+  launcher =
+    g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
   /* a test that aborts must not leave brokers behind */
   g_subprocess_launcher_set_child_setup (launcher, efp_test_child_setup_die_with_parent, NULL,
                                          NULL);

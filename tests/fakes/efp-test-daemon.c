@@ -340,8 +340,9 @@ run (const gchar *const *argv, gchar **out)
 {
   g_autoptr (GError) error = NULL;
   gint status = -1;
-  if (!g_spawn_sync (NULL, (gchar **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL |
-                                                 (out == NULL ? G_SPAWN_STDOUT_TO_DEV_NULL : 0),
+  if (!g_spawn_sync (NULL, (gchar **) argv, NULL,
+                     G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL |
+                       (out == NULL ? G_SPAWN_STDOUT_TO_DEV_NULL : 0),
                      NULL, NULL, out, NULL, &status, &error))
     return -1;
   return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
@@ -351,8 +352,8 @@ gboolean
 efp_test_publish (guint16 port, const gchar *topic, const gchar *payload)
 {
   g_autofree gchar *p = g_strdup_printf ("%u", port);
-  const gchar *argv[] = { "mosquitto_pub", "-h", "127.0.0.1", "-p", p, "-q", "1",
-                          "-t", topic, "-m", payload, NULL };
+  const gchar *argv[] = { "mosquitto_pub", "-h", "127.0.0.1", "-p", p, "-q", "1", "-t",
+                          topic,           "-m", payload,     NULL };
   return run (argv, NULL) == 0;
 }
 
@@ -360,8 +361,10 @@ gchar *
 efp_test_get_retained (guint16 port, const gchar *topic)
 {
   g_autofree gchar *p = g_strdup_printf ("%u", port);
-  const gchar *argv[] = { "mosquitto_sub", "-h", "127.0.0.1", "-p", p, "-t", topic,
-                          "-C", "1", "-W", "3", "--retained-only", NULL };
+  const gchar *argv[] = {
+    "mosquitto_sub",   "-h", "127.0.0.1", "-p", p, "-t", topic, "-C", "1", "-W", "3",
+    "--retained-only", NULL
+  };
   gchar *out = NULL;
   if (run (argv, &out) != 0)
     {

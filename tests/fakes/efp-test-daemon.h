@@ -25,8 +25,8 @@ gchar *efp_test_daemon_write_file (EfpTestDaemon *d, const gchar *name, const gc
 /* Start with --config, --plugin-dir $EFP_PLUGIN_DIR, --state-file, -vv, --no-dbus unless
  * @extra_args holds a bus option; @extra_args are appended. */
 gboolean efp_test_daemon_start (EfpTestDaemon *d, const gchar *const *extra_args, GError **error);
-void efp_test_daemon_stop (EfpTestDaemon *d);        /* SIGTERM and wait */
-void efp_test_daemon_kill (EfpTestDaemon *d);        /* SIGKILL, like a crash */
+void efp_test_daemon_stop (EfpTestDaemon *d); /* SIGTERM and wait */
+void efp_test_daemon_kill (EfpTestDaemon *d); /* SIGKILL, like a crash */
 gboolean efp_test_daemon_is_running (EfpTestDaemon *d);
 /* The daemon's process id, for signals (SIGHUP). */
 GPid efp_test_daemon_get_pid (EfpTestDaemon *d);

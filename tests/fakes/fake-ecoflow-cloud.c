@@ -118,23 +118,24 @@ check_login (FakeEcoflowCloud *self, SoupServerMessage *msg)
   JsonObject *o;
   const gchar *b64;
 
-  if (g_strcmp0 (soup_server_message_get_method (msg), "POST") != 0
-      || !json_parser_load_from_data (parser, g_bytes_get_data (bytes, NULL),
-                                      g_bytes_get_size (bytes), NULL)
-      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+  if (g_strcmp0 (soup_server_message_get_method (msg), "POST") != 0 ||
+      !json_parser_load_from_data (parser, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
+                                   NULL) ||
+      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     return FALSE;
   o = json_node_get_object (json_parser_get_root (parser));
   b64 = json_object_get_string_member_with_default (o, "password", "");
   pw = g_base64_decode (b64, &pw_len);
-  return g_strcmp0 (json_object_get_string_member_with_default (o, "email", ""), self->email) == 0
-         && pw_len == strlen (self->password) && memcmp (pw, self->password, pw_len) == 0
-         && g_strcmp0 (json_object_get_string_member_with_default (o, "scene", ""), "IOT_APP") == 0;
+  return g_strcmp0 (json_object_get_string_member_with_default (o, "email", ""), self->email) ==
+           0 &&
+         pw_len == strlen (self->password) && memcmp (pw, self->password, pw_len) == 0 &&
+         g_strcmp0 (json_object_get_string_member_with_default (o, "scene", ""), "IOT_APP") == 0;
 }
 
 static int
 compare_strptr (const void *a, const void *b)
 {
-  return g_strcmp0 (*(const gchar *const *)a, *(const gchar *const *)b);
+  return g_strcmp0 (*(const gchar *const *) a, *(const gchar *const *) b);
 }
 
 /* SPEC 2.1, written out again here so the daemon's signer is not its own judge */
@@ -151,24 +152,24 @@ check_signature (FakeEcoflowCloud *self, SoupServerMessage *msg, GHashTable *que
   g_autofree gchar **keys = NULL;
   gint64 ts_ms;
 
-  if (ak == NULL || nonce == NULL || ts == NULL || sign == NULL || self->secret_key == NULL
-      || g_strcmp0 (ak, self->access_key) != 0)
+  if (ak == NULL || nonce == NULL || ts == NULL || sign == NULL || self->secret_key == NULL ||
+      g_strcmp0 (ak, self->access_key) != 0)
     return FALSE;
   ts_ms = g_ascii_strtoll (ts, NULL, 10);
   if (ABS (ts_ms - g_get_real_time () / 1000) > 5 * 60 * 1000)
     return FALSE;
   if (query != NULL)
     {
-      keys = (gchar **)g_hash_table_get_keys_as_array (query, NULL);
+      keys = (gchar **) g_hash_table_get_keys_as_array (query, NULL);
       qsort (keys, g_strv_length (keys), sizeof (gchar *), compare_strptr);
       for (guint i = 0; keys[i] != NULL; i++)
         g_string_append_printf (text, "%s=%s&", keys[i],
-                                (const gchar *)g_hash_table_lookup (query, keys[i]));
+                                (const gchar *) g_hash_table_lookup (query, keys[i]));
     }
   g_string_append_printf (text, "accessKey=%s&nonce=%s&timestamp=%s", ak, nonce, ts);
-  hmac
-      = g_hmac_new (G_CHECKSUM_SHA256, (const guchar *)self->secret_key, strlen (self->secret_key));
-  g_hmac_update (hmac, (const guchar *)text->str, text->len);
+  hmac =
+    g_hmac_new (G_CHECKSUM_SHA256, (const guchar *) self->secret_key, strlen (self->secret_key));
+  g_hmac_update (hmac, (const guchar *) text->str, text->len);
   return g_strcmp0 (g_hmac_get_string (hmac), sign) == 0;
 }
 
@@ -197,9 +198,9 @@ answer (FakeEcoflowCloud *self, SoupServerMessage *msg, const gchar *path, GHash
       g_autofree gchar *data = NULL;
       const gchar *uid = query != NULL ? g_hash_table_lookup (query, "userId") : NULL;
 
-      if (self->token == NULL
-          || g_strcmp0 (soup_message_headers_get_one (h, "Authorization"), bearer) != 0
-          || g_strcmp0 (uid, self->user_id) != 0)
+      if (self->token == NULL ||
+          g_strcmp0 (soup_message_headers_get_one (h, "Authorization"), bearer) != 0 ||
+          g_strcmp0 (uid, self->user_id) != 0)
         {
           self->n_refused++;
           *status = 401;
@@ -295,10 +296,10 @@ fake_ecoflow_cloud_new (const gchar *tls_cert_file, const gchar *tls_key_file, G
   GSList *uris;
 
   self->quotas = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  self->faults
-      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_queue_free);
+  self->faults =
+    g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_queue_free);
   self->counts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  self->delayed = g_ptr_array_new_with_free_func ((GDestroyNotify)delayed_free);
+  self->delayed = g_ptr_array_new_with_free_func ((GDestroyNotify) delayed_free);
   self->delay_ms = 3000;
   if (tls_cert_file != NULL)
     {
@@ -322,7 +323,7 @@ fake_ecoflow_cloud_new (const gchar *tls_cert_file, const gchar *tls_key_file, G
   uris = soup_server_get_uris (self->server);
   self->url = g_strdup_printf ("%s://127.0.0.1:%d", tls_cert_file != NULL ? "https" : "http",
                                g_uri_get_port (uris->data));
-  g_slist_free_full (uris, (GDestroyNotify)g_uri_unref);
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
   return self;
 }
 

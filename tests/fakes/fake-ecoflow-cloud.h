@@ -23,8 +23,8 @@ typedef enum
   FAKE_CLOUD_FAULT_DELAY,    /* answer correctly, but only after the delay */
 } FakeCloudFault;
 
-#define FAKE_CLOUD_LOGIN "/auth/login"
-#define FAKE_CLOUD_APP_CERT "/iot-auth/app/certification"
+#define FAKE_CLOUD_LOGIN     "/auth/login"
+#define FAKE_CLOUD_APP_CERT  "/iot-auth/app/certification"
 #define FAKE_CLOUD_OPEN_CERT "/iot-open/sign/certification"
 #define FAKE_CLOUD_QUOTA_ALL "/iot-open/sign/device/quota/all"
 

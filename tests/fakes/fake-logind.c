@@ -10,12 +10,12 @@
 #include <stdio.h>
 #include <string.h>
 
-static const gchar introspection[]
-    = "<node><interface name='org.freedesktop.login1.Manager'>"
-      "<method name='ScheduleShutdown'><arg type='s' direction='in'/>"
-      "<arg type='t' direction='in'/></method>"
-      "<method name='CancelScheduledShutdown'><arg type='b' direction='out'/></method>"
-      "</interface></node>";
+static const gchar introspection[] =
+  "<node><interface name='org.freedesktop.login1.Manager'>"
+  "<method name='ScheduleShutdown'><arg type='s' direction='in'/>"
+  "<arg type='t' direction='in'/></method>"
+  "<method name='CancelScheduledShutdown'><arg type='b' direction='out'/></method>"
+  "</interface></node>";
 
 static gchar *record_path;
 static gboolean scheduled;
@@ -77,10 +77,11 @@ main (int argc, char **argv)
   g_autoptr (GDBusConnection) conn = NULL;
   g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- fake logind for tests");
-  const GOptionEntry entries[]
-      = { { "address", 0, 0, G_OPTION_ARG_STRING, &address, "Private bus address", "ADDR" },
-          { "record", 0, 0, G_OPTION_ARG_FILENAME, &record_path, "Append calls here", "FILE" },
-          { NULL } };
+  const GOptionEntry entries[] = {
+    { "address", 0, 0, G_OPTION_ARG_STRING, &address, "Private bus address", "ADDR" },
+    { "record", 0, 0, G_OPTION_ARG_FILENAME, &record_path, "Append calls here", "FILE" },
+    { NULL }
+  };
 
   g_option_context_add_main_entries (ctx, entries, NULL);
   if (!g_option_context_parse (ctx, &argc, &argv, &error) || address == NULL || record_path == NULL)
@@ -94,11 +95,10 @@ main (int argc, char **argv)
       g_printerr ("fake-logind: refusing the real system bus\n");
       return 1;
     }
-  conn = g_dbus_connection_new_for_address_sync (
-      address,
-      G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT
-          | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-      NULL, NULL, &error);
+  conn = g_dbus_connection_new_for_address_sync (address,
+                                                 G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                                   G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                                 NULL, NULL, &error);
   if (conn == NULL)
     {
       g_printerr ("fake-logind: %s\n", error->message);

@@ -15,8 +15,8 @@ const EfpDecoderVTable *efp_decoder_module_query (void);
 int LLVMFuzzerTestOneInput (const guint8 *data, size_t size);
 
 static const gchar *const grid_sources[] = { "auto", "charger-flag", "tag27" };
-static const gchar *const grid_names[]
-    = { "charger-flag", "ac-in-watts", "ac-in-volts", "ac-in-freq", "tag27", "simulated" };
+static const gchar *const grid_names[] = { "charger-flag", "ac-in-watts", "ac-in-volts",
+                                           "ac-in-freq",   "tag27",       "simulated" };
 
 /* abort (a crash libFuzzer reports) when the reading breaks a promise of efp-reading.h */
 static void
@@ -27,8 +27,8 @@ check_reading (const EfpReading *r)
 
   if (!isnan (r->soc) && (r->soc < 0 || r->soc > 100))
     __builtin_trap ();
-  if (r->grid_connected != EFP_TRISTATE_UNKNOWN && r->grid_connected != EFP_TRISTATE_TRUE
-      && r->grid_connected != EFP_TRISTATE_FALSE)
+  if (r->grid_connected != EFP_TRISTATE_UNKNOWN && r->grid_connected != EFP_TRISTATE_TRUE &&
+      r->grid_connected != EFP_TRISTATE_FALSE)
     __builtin_trap ();
   for (i = 0; r->grid_source != NULL && i < G_N_ELEMENTS (grid_names); i++)
     if (strcmp (r->grid_source, grid_names[i]) == 0)
@@ -84,8 +84,8 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
   guint n_modes = has_grid_option (vt) ? G_N_ELEMENTS (grid_sources) : 1;
   guint m;
 
-  (void)vt->probe (NULL, data, size);
-  (void)vt->probe ("R631ZEB4FUZZ", data, size);
+  (void) vt->probe (NULL, data, size);
+  (void) vt->probe ("R631ZEB4FUZZ", data, size);
 
   for (m = 0; m < n_modes; m++)
     {
@@ -94,7 +94,7 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
       EfpDecoderSession *s;
 
       if (has_grid_option (vt))
-        g_hash_table_insert (options, (gpointer) "grid-source", (gpointer)grid_sources[m]);
+        g_hash_table_insert (options, (gpointer) "grid-source", (gpointer) grid_sources[m]);
       s = efp_decoder_session_new (vt, &setup, NULL);
       if (s == NULL)
         __builtin_trap ();

@@ -8,7 +8,7 @@ int LLVMFuzzerTestOneInput (const guint8 *data, size_t size);
 static gint
 cmp_path (gconstpointer a, gconstpointer b)
 {
-  return g_strcmp0 (*(const gchar *const *)a, *(const gchar *const *)b);
+  return g_strcmp0 (*(const gchar *const *) a, *(const gchar *const *) b);
 }
 
 static void
@@ -43,7 +43,7 @@ main (int argc, char **argv)
   guint failed = 0;
   guint i;
 
-  for (i = 1; i < (guint)argc; i++)
+  for (i = 1; i < (guint) argc; i++)
     collect (argv[i], files);
   g_ptr_array_sort (files, cmp_path);
   if (files->len == 0)
@@ -64,7 +64,7 @@ main (int argc, char **argv)
           failed++;
           continue;
         }
-      LLVMFuzzerTestOneInput ((const guint8 *)data, len);
+      LLVMFuzzerTestOneInput ((const guint8 *) data, len);
       printf ("ok %u - %s\n", i + 1, path);
       fflush (stdout);
     }

@@ -48,7 +48,7 @@ push_study_room (Server *s)
   r.temp_celsius = 31.5;
   r.input_watts = 0;
   r.output_watts = 120;
-  r.remain_minutes = (gint)(s->soc * 1.5);
+  r.remain_minutes = (gint) (s->soc * 1.5);
   g_strlcpy (r.model, "RIVER 3 Plus", sizeof (r.model));
   pack = efp_reading_pack (&r, 0);
   if (pack != NULL)
@@ -57,7 +57,7 @@ push_study_room (Server *s)
       pack->temp_celsius = 30.0;
       pack->design_mah = 10000;
       pack->full_mah = 9500;
-      pack->remain_mah = (gint64)(9500 * s->soc / 100.0);
+      pack->remain_mah = (gint64) (9500 * s->soc / 100.0);
     }
   meta.device = "Study Room";
   meta.serial = "R631ZEB4WH000001";
@@ -106,7 +106,7 @@ step_policy (Server *s)
     set_policy (s, "idle", 0);
   else if (phase >= 2 && phase < 4 && g_str_equal (s->policy_state, "idle"))
     {
-      set_policy (s, "armed", (guint64)(now + 2 * G_USEC_PER_SEC));
+      set_policy (s, "armed", (guint64) (now + 2 * G_USEC_PER_SEC));
       efp_dbus_service_add_event (s->service, now / G_USEC_PER_SEC, "Study Room", "critical",
                                   "timer-start", "soc below 90% on battery");
     }
@@ -122,7 +122,7 @@ step_policy (Server *s)
   else if (phase == 5 && g_str_equal (s->policy_state, "triggered"))
     {
       command_id = g_strdup_printf ("cmd-%u", ++s->command_serial);
-      set_policy (s, "cooldown", (guint64)(now + G_USEC_PER_SEC));
+      set_policy (s, "cooldown", (guint64) (now + G_USEC_PER_SEC));
       efp_dbus_service_emit_abort_issued (s->service, "critical", "Study Room", critical_agents,
                                           command_id);
       efp_dbus_service_add_event (s->service, now / G_USEC_PER_SEC, "Study Room", "critical",
@@ -140,7 +140,7 @@ tick (gpointer user_data)
   push_study_room (s);
   step_policy (s);
   if (s->ticks % 5 == 0)
-    efp_dbus_service_update_agent (s->service, "nas-1", TRUE, (guint64)g_get_real_time (),
+    efp_dbus_service_update_agent (s->service, "nas-1", TRUE, (guint64) g_get_real_time (),
                                    s->nas_command_id, s->nas_command_id != NULL ? "tested" : NULL);
   return G_SOURCE_CONTINUE;
 }
@@ -151,8 +151,8 @@ on_test_agent (gpointer user_data, const gchar *agent_id, GError **error)
   Server *s = user_data;
   gchar *command_id;
 
-  if (!g_str_equal (agent_id, "nas-1")
-      && !(s->pc_office_configured && g_str_equal (agent_id, "pc.office")))
+  if (!g_str_equal (agent_id, "nas-1") &&
+      !(s->pc_office_configured && g_str_equal (agent_id, "pc.office")))
     {
       g_set_error (error, EFP_DBUS_ERROR, EFP_DBUS_ERROR_UNKNOWN_AGENT, "unknown agent '%s'",
                    agent_id);
@@ -165,7 +165,7 @@ on_test_agent (gpointer user_data, const gchar *agent_id, GError **error)
       s->nas_command_id = g_strdup (command_id);
     }
   efp_dbus_service_update_agent (s->service, agent_id, g_str_equal (agent_id, "nas-1"),
-                                 (guint64)g_get_real_time (), command_id, "tested");
+                                 (guint64) g_get_real_time (), command_id, "tested");
   return command_id;
 }
 
@@ -213,12 +213,12 @@ polkit_method (GDBusConnection *connection, const gchar *sender, const gchar *pa
   if (!g_str_equal (kind, "system-bus-name") || !g_str_equal (action, EFP_DBUS_NAME ".manage"))
     {
       g_dbus_method_invocation_return_dbus_error (
-          invocation, "org.freedesktop.PolicyKit1.Error.Failed", "unexpected subject or action");
+        invocation, "org.freedesktop.PolicyKit1.Error.Failed", "unexpected subject or action");
       return;
     }
   g_dbus_method_invocation_return_value (
-      invocation, g_variant_new ("((bb@a{ss}))", allow, FALSE,
-                                 g_variant_new_array (G_VARIANT_TYPE ("{ss}"), NULL, 0)));
+    invocation, g_variant_new ("((bb@a{ss}))", allow, FALSE,
+                               g_variant_new_array (G_VARIANT_TYPE ("{ss}"), NULL, 0)));
 }
 
 static int
@@ -230,11 +230,10 @@ run_fake_polkit (gboolean allow)
   g_autoptr (GDBusConnection) connection = g_bus_get_sync (G_BUS_TYPE_SYSTEM, NULL, &error);
   g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
 
-  if (info == NULL || connection == NULL
-      || g_dbus_connection_register_object (connection, "/org/freedesktop/PolicyKit1/Authority",
-                                            info->interfaces[0], &vtable, GINT_TO_POINTER (allow),
-                                            NULL, &error)
-             == 0)
+  if (info == NULL || connection == NULL ||
+      g_dbus_connection_register_object (connection, "/org/freedesktop/PolicyKit1/Authority",
+                                         info->interfaces[0], &vtable, GINT_TO_POINTER (allow),
+                                         NULL, &error) == 0)
     {
       g_printerr ("fake polkit: %s\n", error->message);
       return 1;
@@ -279,7 +278,8 @@ main (int argc, char **argv)
   push_garage (&s);
   set_policy (&s, "idle", 0);
   efp_dbus_service_update_policy (s.service, "runtime-guard", "runtime", "idle", 0, NULL);
-  efp_dbus_service_update_agent (s.service, "nas-1", TRUE, (guint64)g_get_real_time (), NULL, NULL);
+  efp_dbus_service_update_agent (s.service, "nas-1", TRUE, (guint64) g_get_real_time (), NULL,
+                                 NULL);
   efp_dbus_service_update_agent (s.service, "pc.office", FALSE, 0, NULL, NULL);
   efp_dbus_service_start (s.service);
   g_timeout_add (TICK_MS, tick, &s);

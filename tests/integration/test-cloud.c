@@ -19,22 +19,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PB_SN "R631ZEB4WH000001"   /* a protobuf device */
-#define JSON_SN "R331ZEB4XE000002" /* a JSON device */
-#define OPEN_SN "MR51ZAS5PG000003"
-#define R3_SN "R655ZEB5XF000004" /* a RIVER 3 (UPS variant) */
-#define EMAIL "owner@example.test"
-#define PASSWORD "app-pässword-1"
-#define TOKEN "eyJ0b2tlbi1zZWNyZXQ"
-#define USER_ID "1234567890123456789"
-#define ACCOUNT "app-4f1c2d"
-#define MQTT_PW_1 "mqtt-secret-one"
-#define MQTT_PW_2 "mqtt-secret-two"
-#define ACCESS_KEY "Fp4SvIprYSL3Tn2Lq0FhK3M2wZ1s1XWx"
-#define SECRET_KEY "WIbFEKre0s6sLnh4ei7SPUeYnptHG6V"
+#define PB_SN        "R631ZEB4WH000001" /* a protobuf device */
+#define JSON_SN      "R331ZEB4XE000002" /* a JSON device */
+#define OPEN_SN      "MR51ZAS5PG000003"
+#define R3_SN        "R655ZEB5XF000004" /* a RIVER 3 (UPS variant) */
+#define EMAIL        "owner@example.test"
+#define PASSWORD     "app-pässword-1"
+#define TOKEN        "eyJ0b2tlbi1zZWNyZXQ"
+#define USER_ID      "1234567890123456789"
+#define ACCOUNT      "app-4f1c2d"
+#define MQTT_PW_1    "mqtt-secret-one"
+#define MQTT_PW_2    "mqtt-secret-two"
+#define ACCESS_KEY   "Fp4SvIprYSL3Tn2Lq0FhK3M2wZ1s1XWx"
+#define SECRET_KEY   "WIbFEKre0s6sLnh4ei7SPUeYnptHG6V"
 #define OPEN_ACCOUNT "open-9a8b7c"
-#define PEER_USER "tester"
-#define PEER_PW "tester-pw"
+#define PEER_USER    "tester"
+#define PEER_PW      "tester-pw"
 
 static gchar *pki_dir;
 static GString *log_text;
@@ -84,12 +84,12 @@ typedef struct
 #define WAIT_UNTIL(cond, ms)                                                                       \
   G_STMT_START                                                                                     \
   {                                                                                                \
-    gint64 deadline_ = g_get_monotonic_time () + (gint64)(ms)*1000;                                \
+    gint64 deadline_ = g_get_monotonic_time () + (gint64) (ms) *1000;                              \
     while (!(cond) && g_get_monotonic_time () < deadline_)                                         \
       if (!g_main_context_iteration (NULL, FALSE))                                                 \
         g_usleep (2000);                                                                           \
     if (!(cond))                                                                                   \
-      g_test_message ("timed out after %d ms waiting for: %s", (gint)(ms), #cond);                 \
+      g_test_message ("timed out after %d ms waiting for: %s", (gint) (ms), #cond);                \
     g_assert_true (cond);                                                                          \
   }                                                                                                \
   G_STMT_END
@@ -114,7 +114,7 @@ static void publish (EfpMqttClient *client, const gchar *topic, GBytes *payload)
 static void
 spin (guint ms)
 {
-  gint64 deadline = g_get_monotonic_time () + (gint64)ms * 1000;
+  gint64 deadline = g_get_monotonic_time () + (gint64) ms * 1000;
 
   while (g_get_monotonic_time () < deadline)
     if (!g_main_context_iteration (NULL, FALSE))
@@ -127,8 +127,8 @@ spin_until (gint64 t0, guint ms)
 {
   gint64 now = g_get_monotonic_time ();
 
-  if (t0 + (gint64)ms * 1000 > now)
-    spin ((guint)((t0 + (gint64)ms * 1000 - now) / 1000));
+  if (t0 + (gint64) ms * 1000 > now)
+    spin ((guint) ((t0 + (gint64) ms * 1000 - now) / 1000));
 }
 
 static GLogWriterOutput
@@ -191,8 +191,8 @@ vector_free (Vector *v)
 static void
 load_vectors (void)
 {
-  g_autofree gchar *path
-      = g_build_filename (g_getenv ("EFP_SHARED_DIR"), "protocol", "vectors.json", NULL);
+  g_autofree gchar *path =
+    g_build_filename (g_getenv ("EFP_SHARED_DIR"), "protocol", "vectors.json", NULL);
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GError) error = NULL;
   JsonArray *arr;
@@ -200,7 +200,7 @@ load_vectors (void)
   json_parser_load_from_file (parser, path, &error);
   g_assert_no_error (error);
   arr = json_node_get_array (json_parser_get_root (parser));
-  vectors = g_ptr_array_new_with_free_func ((GDestroyNotify)vector_free);
+  vectors = g_ptr_array_new_with_free_func ((GDestroyNotify) vector_free);
   for (guint i = 0; i < json_array_get_length (arr); i++)
     {
       JsonObject *o = json_array_get_object_element (arr, i);
@@ -210,9 +210,8 @@ load_vectors (void)
       const gchar *payload = json_object_get_string_member (o, "payload");
       Vector *v;
 
-      if (g_str_equal (kind, "pdata")
-          || !(g_str_has_prefix (topic, "/app/device/property/")
-               || g_str_has_suffix (topic, "/get_reply")))
+      if (g_str_equal (kind, "pdata") || !(g_str_has_prefix (topic, "/app/device/property/") ||
+                                           g_str_has_suffix (topic, "/get_reply")))
         continue;
       v = g_new0 (Vector, 1);
       v->name = g_strdup (json_object_get_string_member (o, "name"));
@@ -239,7 +238,7 @@ static const Vector *
 find_vector (const gchar *name)
 {
   for (guint i = 0; i < vectors->len; i++)
-    if (g_str_equal (((Vector *)g_ptr_array_index (vectors, i))->name, name))
+    if (g_str_equal (((Vector *) g_ptr_array_index (vectors, i))->name, name))
       return g_ptr_array_index (vectors, i);
   g_assert_not_reached ();
   return NULL;
@@ -267,7 +266,7 @@ run_or_die (const gchar *const *argv)
   g_autofree gchar *err = NULL;
   gint status = 0;
 
-  g_spawn_sync (NULL, (gchar **)argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL, NULL,
+  g_spawn_sync (NULL, (gchar **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL, NULL,
                 NULL, NULL, &err, &status, &error);
   g_assert_no_error (error);
   if (!g_spawn_check_wait_status (status, NULL))
@@ -308,8 +307,8 @@ broker_restart (Fixture *f)
 static GPtrArray *
 broker_client_ids (Fixture *f, const gchar *user)
 {
-  g_autofree gchar *path
-      = g_build_filename (efp_test_broker_get_dir (f->broker), "mosquitto.log", NULL);
+  g_autofree gchar *path =
+    g_build_filename (efp_test_broker_get_dir (f->broker), "mosquitto.log", NULL);
   g_autofree gchar *text = NULL;
   g_auto (GStrv) lines = NULL;
   g_autofree gchar *tag = g_strdup_printf ("u'%s')", user);
@@ -321,8 +320,8 @@ broker_client_ids (Fixture *f, const gchar *user)
   for (guint i = 0; lines[i] != NULL; i++)
     {
       const gchar *as = strstr (lines[i], " as ");
-      if (strstr (lines[i], "New client connected") == NULL || as == NULL
-          || strstr (lines[i], tag) == NULL)
+      if (strstr (lines[i], "New client connected") == NULL || as == NULL ||
+          strstr (lines[i], tag) == NULL)
         continue;
       g_ptr_array_add (ids, g_strndup (as + 4, strcspn (as + 4, " ")));
     }
@@ -333,8 +332,8 @@ broker_client_ids (Fixture *f, const gchar *user)
 static guint
 broker_refusals (Fixture *f)
 {
-  g_autofree gchar *path
-      = g_build_filename (efp_test_broker_get_dir (f->broker), "mosquitto.log", NULL);
+  g_autofree gchar *path =
+    g_build_filename (efp_test_broker_get_dir (f->broker), "mosquitto.log", NULL);
   g_autofree gchar *text = NULL;
   guint n = 0;
 
@@ -475,8 +474,8 @@ fixture_setup (Fixture *f, gconstpointer data)
 
   memset (f, 0, sizeof *f);
   g_string_truncate (log_text, 0);
-  f->frames = g_ptr_array_new_with_free_func ((GDestroyNotify)frame_free);
-  f->wakes = g_ptr_array_new_with_free_func ((GDestroyNotify)msg_free);
+  f->frames = g_ptr_array_new_with_free_func ((GDestroyNotify) frame_free);
+  f->wakes = g_ptr_array_new_with_free_func ((GDestroyNotify) msg_free);
   f->statuses = g_ptr_array_new_with_free_func (g_free);
 
   f->broker = efp_test_broker_new ();
@@ -520,7 +519,7 @@ static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
   const gchar *secrets[] = { PASSWORD, TOKEN, MQTT_PW_1, MQTT_PW_2, SECRET_KEY, NULL };
-  g_autofree gchar *b64 = g_base64_encode ((const guchar *)PASSWORD, strlen (PASSWORD));
+  g_autofree gchar *b64 = g_base64_encode ((const guchar *) PASSWORD, strlen (PASSWORD));
 
   if (f->cloud != NULL)
     {
@@ -559,15 +558,15 @@ make_cloud (Fixture *f, EfpCloudAuth auth, const gchar *ca_name, const gchar *co
 
   c.enabled = TRUE;
   c.auth = auth;
-  c.region = (gchar *)"eu";
-  c.api_url = (gchar *)fake_ecoflow_cloud_get_url (f->fake);
-  c.email = (gchar *)EMAIL;
-  c.password = (gchar *)PASSWORD;
-  c.access_key = (gchar *)ACCESS_KEY;
-  c.secret_key = (gchar *)SECRET_KEY;
+  c.region = (gchar *) "eu";
+  c.api_url = (gchar *) fake_ecoflow_cloud_get_url (f->fake);
+  c.email = (gchar *) EMAIL;
+  c.password = (gchar *) PASSWORD;
+  c.access_key = (gchar *) ACCESS_KEY;
+  c.secret_key = (gchar *) SECRET_KEY;
   c.ca_file = ca;
   c.republish_raw = TRUE;
-  c.serials = (GStrv)serials;
+  c.serials = (GStrv) serials;
   cloud = efp_cloud_new (&c, &error);
   g_assert_no_error (error);
   efp_cloud_set_timing (cloud, wake_ms, 1, 200);
@@ -585,9 +584,9 @@ bytes_is_wake_protobuf (GBytes *b)
   const guint8 *d = g_bytes_get_data (b, &len);
 
   /* 0a LEN | 10 20 | 18 20 | 70 <seq varint> | ba 01 03 "ios" */
-  return len >= 13 && d[0] == 0x0a && d[1] == len - 2 && d[2] == 0x10 && d[3] == 0x20
-         && d[4] == 0x18 && d[5] == 0x20 && d[6] == 0x70
-         && memcmp (d + len - 6, "\xba\x01\x03ios", 6) == 0;
+  return len >= 13 && d[0] == 0x0a && d[1] == len - 2 && d[2] == 0x10 && d[3] == 0x20 &&
+         d[4] == 0x18 && d[5] == 0x20 && d[6] == 0x70 &&
+         memcmp (d + len - 6, "\xba\x01\x03ios", 6) == 0;
 }
 
 static gboolean
@@ -602,9 +601,8 @@ bytes_is_wake_json (GBytes *b)
     return FALSE;
   o = json_node_get_object (json_parser_get_root (p));
   return g_strcmp0 (json_object_get_string_member_with_default (o, "operateType", ""),
-                    "latestQuotas")
-             == 0
-         && json_object_has_member (o, "params");
+                    "latestQuotas") == 0 &&
+         json_object_has_member (o, "params");
 }
 
 static guint
@@ -631,7 +629,7 @@ find_frame (Fixture *f, const gchar *serial, GBytes *payload, guint from)
     {
       Frame *fr = g_ptr_array_index (f->frames, i);
       if (g_str_equal (fr->serial, serial) && g_bytes_equal (fr->payload, payload))
-        return (gint)i;
+        return (gint) i;
     }
   return -1;
 }
@@ -677,13 +675,12 @@ test_app_end_to_end (Fixture *f, gconstpointer data)
   g_assert_cmpuint (fake_ecoflow_cloud_get_n_refused (f->fake), ==, 0);
 
   /* format unknown: both requests for each device, right after the subscription */
-  WAIT_UNTIL (count_wakes (f, PB_SN, FALSE, 0) >= 1 && count_wakes (f, PB_SN, TRUE, 0) >= 1
-                  && count_wakes (f, JSON_SN, FALSE, 0) >= 1
-                  && count_wakes (f, JSON_SN, TRUE, 0) >= 1,
+  WAIT_UNTIL (count_wakes (f, PB_SN, FALSE, 0) >= 1 && count_wakes (f, PB_SN, TRUE, 0) >= 1 &&
+                count_wakes (f, JSON_SN, FALSE, 0) >= 1 && count_wakes (f, JSON_SN, TRUE, 0) >= 1,
               3000);
   /* the answers come back as frames, byte for byte */
-  WAIT_UNTIL (find_frame (f, PB_SN, pb_reply->payload, 0) >= 0
-                  && find_frame (f, JSON_SN, json_reply->payload, 0) >= 0,
+  WAIT_UNTIL (find_frame (f, PB_SN, pb_reply->payload, 0) >= 0 &&
+                find_frame (f, JSON_SN, json_reply->payload, 0) >= 0,
               3000);
 
   /* replay every captured push and get_reply; no more answers to interleave */
@@ -753,7 +750,7 @@ test_app_normalized_state (Fixture *f, gconstpointer data)
   g_assert_nonnull (efp_plugin_registry_get_decoder (f->registry, "river3plus"));
   g_assert_nonnull (efp_plugin_registry_get_decoder (f->registry, "delta"));
   f->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                       (GDestroyNotify)efp_decoder_session_free);
+                                       (GDestroyNotify) efp_decoder_session_free);
 
   make_cloud (f, EFP_CLOUD_AUTH_APP, "ca.crt", serials, 0);
   efp_cloud_start (f->cloud);
@@ -787,12 +784,12 @@ static void
 test_app_offline_reply (Fixture *f, gconstpointer data)
 {
   static const gchar *const serials[] = { JSON_SN, NULL };
-  const gchar *offline
-      = "{\"id\":\"1\",\"operateType\":\"latestQuotas\",\"code\":\"0\",\"data\":{\"sn\":\"" JSON_SN
-        "\",\"online\":0,\"quotaMap\":{\"pd.soc\":77}}}";
+  const gchar *offline =
+    "{\"id\":\"1\",\"operateType\":\"latestQuotas\",\"code\":\"0\",\"data\":{\"sn\":\"" JSON_SN
+    "\",\"online\":0,\"quotaMap\":{\"pd.soc\":77}}}";
   g_autoptr (GBytes) b = g_bytes_new_static (offline, strlen (offline));
-  g_autofree gchar *topic
-      = g_strdup_printf ("/app/%s/%s/thing/property/get_reply", USER_ID, JSON_SN);
+  g_autofree gchar *topic =
+    g_strdup_printf ("/app/%s/%s/thing/property/get_reply", USER_ID, JSON_SN);
   const Vector *push = find_vector ("delta2_app_update_bms");
   g_autofree gchar *push_topic = vector_topic (push, JSON_SN, USER_ID);
   guint n_frames;
@@ -1093,10 +1090,10 @@ test_config_errors (void)
   g_assert_true (g_file_set_contents (pw_file, "from-file\n", -1, NULL));
   g_assert_true (g_file_set_contents (empty_file, "\n", -1, NULL));
   c.auth = EFP_CLOUD_AUTH_APP;
-  c.region = (gchar *)"eu";
-  c.email = (gchar *)EMAIL;
+  c.region = (gchar *) "eu";
+  c.email = (gchar *) EMAIL;
   c.password_file = pw_file;
-  c.serials = (GStrv)serials;
+  c.serials = (GStrv) serials;
   cloud = efp_cloud_new (&c, &error);
   g_assert_no_error (error);
   g_clear_object (&cloud);
@@ -1107,7 +1104,7 @@ test_config_errors (void)
   g_assert_error (error, EFP_CONFIG_ERROR, EFP_CONFIG_ERROR_INVALID);
   g_clear_error (&error);
 
-  c.password_file = (gchar *)"/nonexistent/pw";
+  c.password_file = (gchar *) "/nonexistent/pw";
   cloud = efp_cloud_new (&c, &error);
   g_assert_error (error, EFP_CONFIG_ERROR, EFP_CONFIG_ERROR_IO);
   g_assert_true (g_str_has_prefix (error->message, "[cloud] password-file:"));
@@ -1118,21 +1115,21 @@ test_config_errors (void)
   g_assert_error (error, EFP_CONFIG_ERROR, EFP_CONFIG_ERROR_MISSING);
   g_clear_error (&error);
 
-  c.password = (gchar *)"x";
-  c.api_url = (gchar *)"http://api.example.test";
+  c.password = (gchar *) "x";
+  c.api_url = (gchar *) "http://api.example.test";
   cloud = efp_cloud_new (&c, &error);
   g_assert_error (error, EFP_CONFIG_ERROR, EFP_CONFIG_ERROR_INVALID);
   g_assert_true (g_str_has_prefix (error->message, "[cloud] api-url:"));
   g_clear_error (&error);
 
   c.api_url = NULL;
-  c.serials = (GStrv)bad_serials;
+  c.serials = (GStrv) bad_serials;
   cloud = efp_cloud_new (&c, &error);
   g_assert_error (error, EFP_CONFIG_ERROR, EFP_CONFIG_ERROR_INVALID);
   g_clear_error (&error);
 
-  c.serials = (GStrv)serials;
-  c.ca_file = (gchar *)"/nonexistent/ca.crt";
+  c.serials = (GStrv) serials;
+  c.ca_file = (gchar *) "/nonexistent/ca.crt";
   cloud = efp_cloud_new (&c, &error);
   g_assert_error (error, EFP_CONFIG_ERROR, EFP_CONFIG_ERROR_IO);
   g_assert_true (g_str_has_prefix (error->message, "[cloud] ca-file:"));
@@ -1140,7 +1137,7 @@ test_config_errors (void)
 
   c.ca_file = NULL;
   c.auth = EFP_CLOUD_AUTH_OPEN_API;
-  c.access_key = (gchar *)ACCESS_KEY;
+  c.access_key = (gchar *) ACCESS_KEY;
   cloud = efp_cloud_new (&c, &error);
   g_assert_error (error, EFP_CONFIG_ERROR, EFP_CONFIG_ERROR_MISSING);
   g_assert_true (g_str_has_prefix (error->message, "[cloud] secret-key-file:"));

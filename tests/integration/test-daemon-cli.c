@@ -24,8 +24,8 @@ run_daemon (const gchar *const *args, gchar **out, gchar **err)
   for (i = 0; args[i] != NULL; i++)
     g_ptr_array_add (argv, (gpointer) args[i]);
   g_ptr_array_add (argv, NULL);
-  g_assert_true (g_spawn_sync (NULL, (gchar **) argv->pdata, NULL, 0, NULL, NULL, out, err,
-                               &status, &error));
+  g_assert_true (
+    g_spawn_sync (NULL, (gchar **) argv->pdata, NULL, 0, NULL, NULL, out, err, &status, &error));
   return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
 }
 
@@ -43,23 +43,26 @@ test_version_and_usage (void)
 {
   g_autofree gchar *out = NULL;
   g_autofree gchar *err = NULL;
-  g_assert_cmpint (run_daemon ((const gchar *[]) { "--version", NULL }, &out, &err), ==, 0);
+  g_assert_cmpint (run_daemon ((const gchar *[]){ "--version", NULL }, &out, &err), ==, 0);
   g_assert_true (g_str_has_prefix (out, "ecoflow-powerd "));
   g_clear_pointer (&err, g_free);
-  g_assert_cmpint (run_daemon ((const gchar *[]) { "--bogus", NULL }, NULL, &err), ==, 64);
+  g_assert_cmpint (run_daemon ((const gchar *[]){ "--bogus", NULL }, NULL, &err), ==, 64);
   g_assert_nonnull (strstr (err, "bogus"));
   g_clear_pointer (&err, g_free);
-  g_assert_cmpint (run_daemon ((const gchar *[]) { "--no-dbus", "--session-bus", NULL }, NULL, &err), ==, 64);
+  g_assert_cmpint (run_daemon ((const gchar *[]){ "--no-dbus", "--session-bus", NULL }, NULL, &err),
+                   ==, 64);
 }
 
 static void
 test_bad_config_exits_78 (void)
 {
-  g_autofree gchar *conf = tmp_file ("bad.conf", "[policy:critical]\nmodule=critical-soc\nsoc-min=110\n");
+  g_autofree gchar *conf =
+    tmp_file ("bad.conf", "[policy:critical]\nmodule=critical-soc\nsoc-min=110\n");
   g_autofree gchar *err = NULL;
   g_autofree gchar *missing = g_strconcat (conf, ".missing", NULL);
 
-  g_assert_cmpint (run_daemon ((const gchar *[]) { "--config", conf, "--check-config", NULL }, NULL, &err), ==, 78);
+  g_assert_cmpint (
+    run_daemon ((const gchar *[]){ "--config", conf, "--check-config", NULL }, NULL, &err), ==, 78);
   /* one line naming file, group and key, expected and found */
   g_assert_true (g_str_has_suffix (err, "\n"));
   g_assert_true (strchr (err, '\n') == err + strlen (err) - 1);
@@ -68,7 +71,9 @@ test_bad_config_exits_78 (void)
   g_assert_nonnull (strstr (err, "expected an integer 0-100, found '110'"));
   g_clear_pointer (&err, g_free);
   /* an explicit --config that does not exist is an error too */
-  g_assert_cmpint (run_daemon ((const gchar *[]) { "--config", missing, "--check-config", NULL }, NULL, &err), ==, 78);
+  g_assert_cmpint (
+    run_daemon ((const gchar *[]){ "--config", missing, "--check-config", NULL }, NULL, &err), ==,
+    78);
   g_assert_nonnull (strstr (err, missing));
 }
 
@@ -77,12 +82,14 @@ test_check_config_masks_secrets (void)
 {
   g_autofree gchar *key = tmp_file ("a.key", "VERYSECRETKEY\n");
   g_autofree gchar *text = g_strdup_printf ("[agent:pc]\nkey-file=%s\n[device:D]\nagents=pc\n"
-                                            "[policy:p]\nmodule=critical-soc\n", key);
+                                            "[policy:p]\nmodule=critical-soc\n",
+                                            key);
   g_autofree gchar *conf = tmp_file ("ok.conf", text);
   g_autofree gchar *out = NULL;
   g_autoptr (GKeyFile) kf = g_key_file_new ();
 
-  g_assert_cmpint (run_daemon ((const gchar *[]) { "--config", conf, "--check-config", NULL }, &out, NULL), ==, 0);
+  g_assert_cmpint (
+    run_daemon ((const gchar *[]){ "--config", conf, "--check-config", NULL }, &out, NULL), ==, 0);
   g_assert_null (strstr (out, "VERYSECRETKEY"));
   g_assert_true (g_key_file_load_from_data (kf, out, -1, G_KEY_FILE_NONE, NULL));
   /* defaults of the module are part of the effective configuration */
@@ -95,17 +102,19 @@ static void
 test_seed_env_file (void)
 {
   g_autofree gchar *env = tmp_file (
-    ".env", "ECOFLOW_USERNAME=\"your-email@example.com\"\nECOFLOW_PASSWORD=\"pa55word-here\"\n"
-            "ECOFLOW_ACCESS_KEY=\"\"\nECOFLOW_SECRET_KEY=\"\"\n"
-            "ECOFLOW_DEVICE_LIST=\"R631ZEB4WH000001,R631ZEB4WH000002\"\n"
-            "MQTT_HOST=mosquitto.local\nMQTT_PORT=1883\nMQTT_USER=\nMQTT_PASS=\n"
-            "ECOFLOW_BASE=bridge-ecoflow\nPOLICY_SOC_MIN=10\nPOLICY_DEBOUNCE_SEC=180\n"
-            "POLICY_COOLDOWN_SEC=300\n"
-            "DEVICE_TO_AGENTS_JSON={\"Study\":[\"pc-study\",\"nas-study\"],\"Office\":[\"pc-office\"]}\n");
+    ".env",
+    "ECOFLOW_USERNAME=\"your-email@example.com\"\nECOFLOW_PASSWORD=\"pa55word-here\"\n"
+    "ECOFLOW_ACCESS_KEY=\"\"\nECOFLOW_SECRET_KEY=\"\"\n"
+    "ECOFLOW_DEVICE_LIST=\"R631ZEB4WH000001,R631ZEB4WH000002\"\n"
+    "MQTT_HOST=mosquitto.local\nMQTT_PORT=1883\nMQTT_USER=\nMQTT_PASS=\n"
+    "ECOFLOW_BASE=bridge-ecoflow\nPOLICY_SOC_MIN=10\nPOLICY_DEBOUNCE_SEC=180\n"
+    "POLICY_COOLDOWN_SEC=300\n"
+    "DEVICE_TO_AGENTS_JSON={\"Study\":[\"pc-study\",\"nas-study\"],\"Office\":[\"pc-office\"]}\n");
   g_autofree gchar *out = NULL;
   g_autofree gchar *err = NULL;
 
-  g_assert_cmpint (run_daemon ((const gchar *[]) { "--env-file", env, "--check-config", NULL }, &out, &err), ==, 0);
+  g_assert_cmpint (
+    run_daemon ((const gchar *[]){ "--env-file", env, "--check-config", NULL }, &out, &err), ==, 0);
   g_assert_null (strstr (out, "pa55word-here"));
   g_assert_nonnull (strstr (out, "[policy:critical]"));
   g_assert_nonnull (strstr (out, "module=critical-soc"));
@@ -134,25 +143,29 @@ test_reload_and_term (void)
   g_assert_true (efp_test_broker_start (broker, &error));
   port = efp_test_broker_get_port (broker);
   conf1 = g_strdup_printf ("[mqtt]\nhost=127.0.0.1\nport=%u\n[device:D]\nagents=pc\n[agent:pc]\n"
-                           "[policy:p]\nmodule=critical-soc\nsoc-min=10\ndebounce-sec=0\n", port);
+                           "[policy:p]\nmodule=critical-soc\nsoc-min=10\ndebounce-sec=0\n",
+                           port);
   d = efp_test_daemon_new (conf1);
   g_assert_true (efp_test_daemon_start (d, NULL, &error));
   g_assert_true (efp_test_daemon_wait_log (d, "connected to 127.0.0.1", 5000));
   pid = efp_test_daemon_get_pid (d);
 
   /* invalid: refused, still running with the old config */
-  path = efp_test_daemon_write_file (d, "ecoflow-powerd.conf", "[policy:p]\nmodule=critical-soc\nsoc-min=x\n");
+  path = efp_test_daemon_write_file (d, "ecoflow-powerd.conf",
+                                     "[policy:p]\nmodule=critical-soc\nsoc-min=x\n");
   kill (pid, SIGHUP);
   g_assert_true (efp_test_daemon_wait_log (d, "reload refused", 5000));
   g_assert_true (efp_test_daemon_wait_log (d, "soc-min: expected an integer", 100));
   /* valid: soc-min 30 now, so soc 25 on battery triggers */
   conf2 = g_strdup_printf ("[mqtt]\nhost=127.0.0.1\nport=%u\n[device:D]\nagents=pc\n[agent:pc]\n"
-                           "[policy:p]\nmodule=critical-soc\nsoc-min=30\ndebounce-sec=0\n", port);
+                           "[policy:p]\nmodule=critical-soc\nsoc-min=30\ndebounce-sec=0\n",
+                           port);
   g_free (efp_test_daemon_write_file (d, "ecoflow-powerd.conf", conf2));
   kill (pid, SIGHUP);
   g_assert_true (efp_test_daemon_wait_log (d, "configuration reloaded", 5000));
-  sub = efp_test_sub_new (port, (const gchar *[]) { "power-manager/pc/cmd", NULL });
-  g_assert_true (efp_test_publish (port, "bridge-ecoflow/D/data", "{\"soc\":25,\"grid_connected\":false}"));
+  sub = efp_test_sub_new (port, (const gchar *[]){ "power-manager/pc/cmd", NULL });
+  g_assert_true (
+    efp_test_publish (port, "bridge-ecoflow/D/data", "{\"soc\":25,\"grid_connected\":false}"));
   line = efp_test_sub_wait (sub, "power-manager/pc/cmd *shutdown*", 5000);
   g_assert_nonnull (line);
 
@@ -173,8 +186,8 @@ run_simulate (const gchar *const *args, gchar **err)
   for (i = 0; args[i] != NULL; i++)
     g_ptr_array_add (argv, (gpointer) args[i]);
   g_ptr_array_add (argv, NULL);
-  g_assert_true (g_spawn_sync (NULL, (gchar **) argv->pdata, NULL, G_SPAWN_STDOUT_TO_DEV_NULL,
-                               NULL, NULL, NULL, err, &status, NULL));
+  g_assert_true (g_spawn_sync (NULL, (gchar **) argv->pdata, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL,
+                               NULL, NULL, err, &status, NULL));
   return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
 }
 
@@ -188,12 +201,13 @@ test_simulate_exit_codes (void)
   g_autoptr (EfpTestBroker) broker = efp_test_broker_new ();
   g_autofree gchar *port = g_strdup_printf ("%u", efp_test_broker_get_port (broker));
 
-  g_assert_cmpint (run_simulate ((const gchar *[]) { "--format", "xml", NULL }, NULL), ==, 64);
-  g_assert_cmpint (run_simulate ((const gchar *[]) { "--scenario", bad, NULL }, &err), ==, 65);
+  g_assert_cmpint (run_simulate ((const gchar *[]){ "--format", "xml", NULL }, NULL), ==, 64);
+  g_assert_cmpint (run_simulate ((const gchar *[]){ "--scenario", bad, NULL }, &err), ==, 65);
   g_assert_nonnull (strstr (err, "step 1"));
-  g_assert_cmpint (run_simulate ((const gchar *[]) { "--scenario", notjson, NULL }, NULL), ==, 65);
+  g_assert_cmpint (run_simulate ((const gchar *[]){ "--scenario", notjson, NULL }, NULL), ==, 65);
   /* nothing listens on this port: the broker is not started */
-  g_assert_cmpint (run_simulate ((const gchar *[]) { "--host", "127.0.0.1", "--port", port, NULL }, NULL), ==, 69);
+  g_assert_cmpint (
+    run_simulate ((const gchar *[]){ "--host", "127.0.0.1", "--port", port, NULL }, NULL), ==, 69);
 }
 
 int

@@ -84,8 +84,8 @@ test_ups_follows_the_station (void)
   g_assert_nonnull (out);
   g_clear_pointer (&out, g_free);
   /* on battery and low, then the policy fires: FSD for NUT clients too */
-  g_assert_true (efp_test_publish (port, "bridge-ecoflow/Study/data",
-                                   "{\"soc\":15,\"grid_connected\":false}"));
+  g_assert_true (
+    efp_test_publish (port, "bridge-ecoflow/Study/data", "{\"soc\":15,\"grid_connected\":false}"));
   out = upsc_wait ("study", nut, "OB LB");
   g_assert_nonnull (out);
   g_clear_pointer (&out, g_free);
@@ -104,8 +104,9 @@ test_bad_users_file_is_config_error (void)
   g_autofree gchar *path = efp_test_daemon_write_file (d, "ecoflow-powerd.conf", conf);
   g_autofree gchar *exe =
     g_build_filename (g_getenv ("EFP_BUILD_ROOT"), "daemon", "ecoflow-powerd", NULL);
-  const gchar *argv[] = { exe, "--config", path, "--plugin-dir", g_getenv ("EFP_PLUGIN_DIR"),
-                          "--check-config", NULL };
+  const gchar *argv[] = {
+    exe, "--config", path, "--plugin-dir", g_getenv ("EFP_PLUGIN_DIR"), "--check-config", NULL
+  };
   g_autofree gchar *err = NULL;
   gint status;
 
@@ -121,6 +122,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/daemon-nut/ups-follows-the-station", test_ups_follows_the_station);
-  g_test_add_func ("/daemon-nut/bad-users-file-is-config-error", test_bad_users_file_is_config_error);
+  g_test_add_func ("/daemon-nut/bad-users-file-is-config-error",
+                   test_bad_users_file_is_config_error);
   return g_test_run ();
 }

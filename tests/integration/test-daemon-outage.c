@@ -67,8 +67,8 @@ assert_command (const gchar *line, const gchar *action)
   g_autoptr (JsonParser) p = json_parser_new ();
   JsonObject *o = payload_object (line, p);
   g_autoptr (GList) members = json_object_get_members (o);
-  const gchar *order[] = { "id", "action", "delay_sec", "reason", "ttl_sec", "issued_at",
-                           "device", "policy", "stage", "dry_run", "sig" };
+  const gchar *order[] = { "id",     "action", "delay_sec", "reason",  "ttl_sec", "issued_at",
+                           "device", "policy", "stage",     "dry_run", "sig" };
   GList *it;
   guint i = 0;
 
@@ -125,7 +125,7 @@ test_outage (Fixture *f, gconstpointer data)
   const gchar *args[] = { "--step-sec", "2", "--critical-sec", "4", NULL };
   JsonObject *st;
 
-  sub = efp_test_sub_new (f->port, (const gchar *[]) { "power-manager/#", NULL });
+  sub = efp_test_sub_new (f->port, (const gchar *[]){ "power-manager/#", NULL });
   g_assert_true (efp_test_daemon_start (d, NULL, &error));
   g_assert_true (efp_test_daemon_wait_log (d, "connected to 127.0.0.1", 5000));
   g_assert_cmpint (efp_test_simulate (f->port, args), ==, 0);
@@ -187,7 +187,7 @@ test_flicker_and_high_soc_never_trigger (Fixture *f, gconstpointer data)
     "{\"duration_sec\":3,\"state\":{\"soc\":8,\"grid_connected\":true}},"
     "{\"duration_sec\":3,\"state\":{\"soc\":50,\"grid_connected\":false}}]}");
   args[1] = scen;
-  sub = efp_test_sub_new (f->port, (const gchar *[]) { "power-manager/#", NULL });
+  sub = efp_test_sub_new (f->port, (const gchar *[]){ "power-manager/#", NULL });
   g_assert_true (efp_test_daemon_start (d, NULL, &error));
   g_assert_true (efp_test_daemon_wait_log (d, "connected to 127.0.0.1", 5000));
   g_assert_cmpint (efp_test_simulate (f->port, args), ==, 0);
@@ -228,7 +228,7 @@ test_broker_restart (Fixture *f, gconstpointer data)
   g_assert_nonnull (retained);
   g_assert_nonnull (strstr (retained, "\"soc\":70"));
   /* and the policy still works on the new connection */
-  sub = efp_test_sub_new (f->port, (const gchar *[]) { "power-manager/#", NULL });
+  sub = efp_test_sub_new (f->port, (const gchar *[]){ "power-manager/#", NULL });
   g_assert_true (efp_test_publish (f->port, "bridge-ecoflow/SimulatedDevice/data",
                                    "{\"soc\":5,\"grid_connected\":false}"));
   line = efp_test_sub_wait (sub, "power-manager/pc/cmd *shutdown*", 10000);
@@ -260,8 +260,13 @@ test_malformed_frames (Fixture *f, gconstpointer data)
   g_autoptr (EfpTestDaemon) d = daemon_for (f, NULL);
   g_autoptr (GError) error = NULL;
   g_autofree gchar *retained = NULL;
-  const gchar *bad[] = { "not json", "{\"soc\":", "[1,2]", "{\"soc\":\"high\"}",
-                         "{\"soc\":150}", "{\"soc\":5,\"grid_connected\":\"no\"}", "" };
+  const gchar *bad[] = { "not json",
+                         "{\"soc\":",
+                         "[1,2]",
+                         "{\"soc\":\"high\"}",
+                         "{\"soc\":150}",
+                         "{\"soc\":5,\"grid_connected\":\"no\"}",
+                         "" };
   guint i;
 
   g_assert_true (efp_test_daemon_start (d, NULL, &error));
@@ -280,8 +285,7 @@ test_malformed_frames (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (retained, "\"soc\":55"));
   g_assert_nonnull (strstr (retained, "\"grid_connected\":true"));
   /* and a good frame afterwards is taken */
-  g_assert_true (efp_test_publish (f->port, "bridge-ecoflow/SimulatedDevice/data",
-                                   "{\"soc\":54}"));
+  g_assert_true (efp_test_publish (f->port, "bridge-ecoflow/SimulatedDevice/data", "{\"soc\":54}"));
   g_assert_true (efp_test_daemon_wait_log (d, "SimulatedDevice", 1000));
   for (i = 0; i < 30; i++)
     {

@@ -45,7 +45,8 @@ start (EfpTestDaemon *d, const gchar *const *args)
   guint before = efp_test_daemon_count_log (d, "connected to 127.0.0.1");
   g_assert_true (efp_test_daemon_start (d, args, &error));
   g_assert_no_error (error);
-  for (guint i = 0; i < 100 && efp_test_daemon_count_log (d, "connected to 127.0.0.1") == before; i++)
+  for (guint i = 0; i < 100 && efp_test_daemon_count_log (d, "connected to 127.0.0.1") == before;
+       i++)
     g_usleep (50 * 1000);
   if (efp_test_daemon_count_log (d, "connected to 127.0.0.1") == before)
     {
@@ -70,10 +71,11 @@ parse_cmd (const gchar *line)
 static void
 test_restart_mid_debounce (Fixture *f, gconstpointer data)
 {
-  g_autoptr (EfpTestDaemon) d = daemon_with (
-    f, "[device:SimulatedDevice]\nagents=pc\n[agent:pc]\n"
-       "[policy:critical]\nmodule=critical-soc\ndebounce-sec=4\ncooldown-sec=60\n");
-  g_autoptr (EfpTestSub) sub = efp_test_sub_new (f->port, (const gchar *[]) { "power-manager/+/cmd", NULL });
+  g_autoptr (EfpTestDaemon) d =
+    daemon_with (f, "[device:SimulatedDevice]\nagents=pc\n[agent:pc]\n"
+                    "[policy:critical]\nmodule=critical-soc\ndebounce-sec=4\ncooldown-sec=60\n");
+  g_autoptr (EfpTestSub) sub =
+    efp_test_sub_new (f->port, (const gchar *[]){ "power-manager/+/cmd", NULL });
   g_autoptr (EfpCommand) cmd = NULL;
   g_autofree gchar *line = NULL;
   gint64 armed;
@@ -99,10 +101,11 @@ test_restart_mid_debounce (Fixture *f, gconstpointer data)
 static void
 test_restart_inside_cooldown (Fixture *f, gconstpointer data)
 {
-  g_autoptr (EfpTestDaemon) d = daemon_with (
-    f, "[device:SimulatedDevice]\nagents=pc\n[agent:pc]\n"
-       "[policy:critical]\nmodule=critical-soc\ndebounce-sec=1\ncooldown-sec=60\n");
-  g_autoptr (EfpTestSub) sub = efp_test_sub_new (f->port, (const gchar *[]) { "power-manager/+/cmd", NULL });
+  g_autoptr (EfpTestDaemon) d =
+    daemon_with (f, "[device:SimulatedDevice]\nagents=pc\n[agent:pc]\n"
+                    "[policy:critical]\nmodule=critical-soc\ndebounce-sec=1\ncooldown-sec=60\n");
+  g_autoptr (EfpTestSub) sub =
+    efp_test_sub_new (f->port, (const gchar *[]){ "power-manager/+/cmd", NULL });
   g_autofree gchar *first = NULL;
   g_autofree gchar *second = NULL;
 
@@ -126,11 +129,12 @@ test_restart_inside_cooldown (Fixture *f, gconstpointer data)
 static void
 test_stages_with_silent_agent (Fixture *f, gconstpointer data)
 {
-  g_autoptr (EfpTestDaemon) d = daemon_with (
-    f, "[device:SimulatedDevice]\nagents=vm;nas\n"
-       "[agent:vm]\nstage=1\nstage-timeout-sec=2\n[agent:nas]\nstage=2\n"
-       "[policy:critical]\nmodule=critical-soc\ndebounce-sec=0\n");
-  g_autoptr (EfpTestSub) sub = efp_test_sub_new (f->port, (const gchar *[]) { "power-manager/+/cmd", NULL });
+  g_autoptr (EfpTestDaemon) d =
+    daemon_with (f, "[device:SimulatedDevice]\nagents=vm;nas\n"
+                    "[agent:vm]\nstage=1\nstage-timeout-sec=2\n[agent:nas]\nstage=2\n"
+                    "[policy:critical]\nmodule=critical-soc\ndebounce-sec=0\n");
+  g_autoptr (EfpTestSub) sub =
+    efp_test_sub_new (f->port, (const gchar *[]){ "power-manager/+/cmd", NULL });
   g_autoptr (EfpCommand) vm = NULL;
   g_autoptr (EfpCommand) nas = NULL;
   g_autofree gchar *l1 = NULL;
@@ -158,11 +162,12 @@ test_stages_with_silent_agent (Fixture *f, gconstpointer data)
 static void
 test_stages_with_ack (Fixture *f, gconstpointer data)
 {
-  g_autoptr (EfpTestDaemon) d = daemon_with (
-    f, "[device:SimulatedDevice]\nagents=vm;nas\n"
-       "[agent:vm]\nstage=1\nstage-timeout-sec=30\n[agent:nas]\nstage=2\n"
-       "[policy:critical]\nmodule=critical-soc\ndebounce-sec=0\n");
-  g_autoptr (EfpTestSub) sub = efp_test_sub_new (f->port, (const gchar *[]) { "power-manager/+/cmd", NULL });
+  g_autoptr (EfpTestDaemon) d =
+    daemon_with (f, "[device:SimulatedDevice]\nagents=vm;nas\n"
+                    "[agent:vm]\nstage=1\nstage-timeout-sec=30\n[agent:nas]\nstage=2\n"
+                    "[policy:critical]\nmodule=critical-soc\ndebounce-sec=0\n");
+  g_autoptr (EfpTestSub) sub =
+    efp_test_sub_new (f->port, (const gchar *[]){ "power-manager/+/cmd", NULL });
   g_autoptr (EfpCommand) vm = NULL;
   g_autofree gchar *l1 = NULL;
   g_autofree gchar *l2 = NULL;
@@ -174,7 +179,8 @@ test_stages_with_ack (Fixture *f, gconstpointer data)
   vm = parse_cmd (l1);
   g_assert_null (efp_test_sub_wait (sub, "power-manager/nas/cmd *", 1000));
   ack = g_strdup_printf ("{\"id\":\"%s\",\"action\":\"shutdown\",\"result\":\"scheduled\","
-                         "\"detail\":\"in 60 s\"}", vm->id);
+                         "\"detail\":\"in 60 s\"}",
+                         vm->id);
   g_assert_true (efp_test_publish (f->port, "power-manager/vm/ack", ack));
   l2 = efp_test_sub_wait (sub, "power-manager/nas/cmd *", 3000);
   g_assert_nonnull (l2);
@@ -184,14 +190,15 @@ test_stages_with_ack (Fixture *f, gconstpointer data)
 static void
 test_dry_run (Fixture *f, gconstpointer data)
 {
-  g_autoptr (EfpTestDaemon) d = daemon_with (
-    f, "[device:SimulatedDevice]\nagents=pc\n[agent:pc]\n"
-       "[policy:critical]\nmodule=critical-soc\ndebounce-sec=0\n");
-  g_autoptr (EfpTestSub) sub = efp_test_sub_new (f->port, (const gchar *[]) { "power-manager/+/cmd", NULL });
+  g_autoptr (EfpTestDaemon) d =
+    daemon_with (f, "[device:SimulatedDevice]\nagents=pc\n[agent:pc]\n"
+                    "[policy:critical]\nmodule=critical-soc\ndebounce-sec=0\n");
+  g_autoptr (EfpTestSub) sub =
+    efp_test_sub_new (f->port, (const gchar *[]){ "power-manager/+/cmd", NULL });
   g_autoptr (EfpCommand) cmd = NULL;
   g_autofree gchar *line = NULL;
 
-  start (d, (const gchar *[]) { "--dry-run", NULL });
+  start (d, (const gchar *[]){ "--dry-run", NULL });
   g_assert_true (efp_test_publish (f->port, RAW, LOW));
   line = efp_test_sub_wait (sub, "power-manager/pc/cmd *", 5000);
   cmd = parse_cmd (line);
@@ -201,10 +208,11 @@ test_dry_run (Fixture *f, gconstpointer data)
 static void
 test_policy_dry_run_key (Fixture *f, gconstpointer data)
 {
-  g_autoptr (EfpTestDaemon) d = daemon_with (
-    f, "[device:SimulatedDevice]\nagents=pc\n[agent:pc]\n"
-       "[policy:critical]\nmodule=critical-soc\ndebounce-sec=0\ndry-run=true\n");
-  g_autoptr (EfpTestSub) sub = efp_test_sub_new (f->port, (const gchar *[]) { "power-manager/+/cmd", NULL });
+  g_autoptr (EfpTestDaemon) d =
+    daemon_with (f, "[device:SimulatedDevice]\nagents=pc\n[agent:pc]\n"
+                    "[policy:critical]\nmodule=critical-soc\ndebounce-sec=0\ndry-run=true\n");
+  g_autoptr (EfpTestSub) sub =
+    efp_test_sub_new (f->port, (const gchar *[]){ "power-manager/+/cmd", NULL });
   g_autoptr (EfpCommand) cmd = NULL;
   g_autofree gchar *line = NULL;
 
@@ -225,7 +233,7 @@ test_group_policy (Fixture *f, gconstpointer data)
        "[agent:a]\n[agent:b]\n[group:rack]\ndevices=small;big\n"
        "[policy:rack]\nmodule=critical-soc\ndevices=rack\ndebounce-sec=0\n");
   g_autoptr (EfpTestSub) sub = efp_test_sub_new (
-    f->port, (const gchar *[]) { "power-manager/+/cmd", "bridge-ecoflow/rack/json/state", NULL });
+    f->port, (const gchar *[]){ "power-manager/+/cmd", "bridge-ecoflow/rack/json/state", NULL });
   g_autofree gchar *state = NULL;
   g_autofree gchar *ca = NULL;
   g_autofree gchar *cb = NULL;
@@ -240,8 +248,8 @@ test_group_policy (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (state, "\"on_battery\":true"));
   g_assert_nonnull (strstr (state, "\"output_watts\":120"));
   g_assert_null (efp_test_sub_wait (sub, "power-manager/*/cmd *", 1000));
-  g_assert_true (efp_test_publish (f->port, "bridge-ecoflow/big/data",
-                                   "{\"soc\":6,\"grid_connected\":false}"));
+  g_assert_true (
+    efp_test_publish (f->port, "bridge-ecoflow/big/data", "{\"soc\":6,\"grid_connected\":false}"));
   ca = efp_test_sub_wait (sub, "power-manager/a/cmd *shutdown*", 5000);
   cb = efp_test_sub_wait (sub, "power-manager/b/cmd *shutdown*", 5000);
   g_assert_nonnull (ca);
@@ -258,7 +266,7 @@ test_silence_on_battery (Fixture *f, gconstpointer data)
        "[policy:critical]\nmodule=critical-soc\nmax-data-gap-sec=1\n"
        "[policy:blind]\nmodule=comm-lost\nsoc-min=10\nmax-data-gap-sec=1\nmax-blind-sec=3\n");
   g_autoptr (EfpTestSub) sub = efp_test_sub_new (
-    f->port, (const gchar *[]) { "power-manager/+/cmd", "power-manager/events", NULL });
+    f->port, (const gchar *[]){ "power-manager/+/cmd", "power-manager/events", NULL });
   g_autofree gchar *cmd = NULL;
   g_autofree gchar *stale = NULL;
 
@@ -278,11 +286,11 @@ test_silence_on_battery (Fixture *f, gconstpointer data)
 static void
 test_silence_on_grid (Fixture *f, gconstpointer data)
 {
-  g_autoptr (EfpTestDaemon) d = daemon_with (
-    f, "[device:SimulatedDevice]\nagents=pc\n[agent:pc]\n"
-       "[policy:blind]\nmodule=comm-lost\nmax-data-gap-sec=1\nmax-blind-sec=2\n");
+  g_autoptr (EfpTestDaemon) d =
+    daemon_with (f, "[device:SimulatedDevice]\nagents=pc\n[agent:pc]\n"
+                    "[policy:blind]\nmodule=comm-lost\nmax-data-gap-sec=1\nmax-blind-sec=2\n");
   g_autoptr (EfpTestSub) sub = efp_test_sub_new (
-    f->port, (const gchar *[]) { "power-manager/+/cmd", "power-manager/events", NULL });
+    f->port, (const gchar *[]){ "power-manager/+/cmd", "power-manager/events", NULL });
   g_autofree gchar *stale = NULL;
 
   start (d, NULL);
@@ -296,9 +304,9 @@ test_silence_on_grid (Fixture *f, gconstpointer data)
 static void
 test_command_waits_for_broker (Fixture *f, gconstpointer data)
 {
-  g_autoptr (EfpTestDaemon) d = daemon_with (
-    f, "[device:SimulatedDevice]\nagents=pc\n[agent:pc]\n"
-       "[policy:critical]\nmodule=critical-soc\ndebounce-sec=1\n");
+  g_autoptr (EfpTestDaemon) d =
+    daemon_with (f, "[device:SimulatedDevice]\nagents=pc\n[agent:pc]\n"
+                    "[policy:critical]\nmodule=critical-soc\ndebounce-sec=1\n");
   g_autoptr (GError) error = NULL;
   g_autoptr (EfpTestSub) sub = NULL;
   g_autofree gchar *line = NULL;
@@ -312,7 +320,7 @@ test_command_waits_for_broker (Fixture *f, gconstpointer data)
   /* the broker keeps no session for the subscriber: subscribe before the daemon is back */
   efp_test_broker_set_extra_config (f->broker, "");
   g_assert_true (efp_test_broker_start (f->broker, &error));
-  sub = efp_test_sub_new (f->port, (const gchar *[]) { "power-manager/+/cmd", NULL });
+  sub = efp_test_sub_new (f->port, (const gchar *[]){ "power-manager/+/cmd", NULL });
   line = efp_test_sub_wait (sub, "power-manager/pc/cmd *shutdown*", 15000);
   g_assert_nonnull (line);
 }
@@ -338,11 +346,13 @@ state_with_trigger (gint64 now_us, gboolean command_recorded)
 static void
 test_unsent_shutdown_recovered (Fixture *f, gconstpointer data)
 {
-  const gchar *conf = "[device:SimulatedDevice]\nagents=pc\n[agent:pc]\n"
-                      "[policy:critical]\nmodule=critical-soc\ndebounce-sec=1\nabort-window-sec=60\n";
+  const gchar *conf =
+    "[device:SimulatedDevice]\nagents=pc\n[agent:pc]\n"
+    "[policy:critical]\nmodule=critical-soc\ndebounce-sec=1\nabort-window-sec=60\n";
   g_autoptr (EfpTestDaemon) d1 = daemon_with (f, conf);
   g_autoptr (EfpTestDaemon) d2 = daemon_with (f, conf);
-  g_autoptr (EfpTestSub) sub = efp_test_sub_new (f->port, (const gchar *[]) { "power-manager/+/cmd", NULL });
+  g_autoptr (EfpTestSub) sub =
+    efp_test_sub_new (f->port, (const gchar *[]){ "power-manager/+/cmd", NULL });
   g_autofree gchar *s1 = state_with_trigger (g_get_real_time (), FALSE);
   g_autofree gchar *s2 = state_with_trigger (g_get_real_time (), TRUE);
   g_autofree gchar *line = NULL;

@@ -26,10 +26,10 @@ ctl (gboolean as_nobody, gchar **out, gchar **err, ...)
   g_ptr_array_add (argv, ctl_path);
   va_start (ap, err);
   while ((arg = va_arg (ap, const gchar *)) != NULL)
-    g_ptr_array_add (argv, (gpointer)arg);
+    g_ptr_array_add (argv, (gpointer) arg);
   va_end (ap);
   g_ptr_array_add (argv, NULL);
-  return efp_test_run ((const gchar *const *)argv->pdata, as_nobody, out, err);
+  return efp_test_run ((const gchar *const *) argv->pdata, as_nobody, out, err);
 }
 
 static JsonNode *
@@ -89,7 +89,7 @@ member_is_null (JsonObject *o, const gchar *key)
 static void
 spin (guint ms)
 {
-  gint64 end = g_get_monotonic_time () + (gint64)ms * 1000;
+  gint64 end = g_get_monotonic_time () + (gint64) ms * 1000;
   while (g_get_monotonic_time () < end)
     if (!g_main_context_iteration (NULL, FALSE))
       g_usleep (5000);
@@ -116,8 +116,8 @@ test_devices_json (void)
                           "stale",
                           "ts",
                           NULL };
-  const gchar *pack_keys[]
-      = { "index", "soc", "temp_celsius", "design_mah", "full_mah", "remain_mah", NULL };
+  const gchar *pack_keys[] = { "index",      "soc", "temp_celsius", "design_mah", "full_mah",
+                               "remain_mah", NULL };
   g_autoptr (JsonNode) root = ctl_json ("devices");
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
   JsonArray *devices, *packs;
@@ -214,9 +214,9 @@ static void
 test_events_json (void)
 {
   const gchar *keys[] = { "ts", "device", "policy", "event", "detail", NULL };
-  const gchar *const kinds[]
-      = { "timer-start", "timer-abort",   "shutdown-triggered", "abort-sent", "stale",
-          "grid-lost",   "grid-restored", "wol-sent",           NULL };
+  const gchar *const kinds[] = { "timer-start",   "timer-abort", "shutdown-triggered",
+                                 "abort-sent",    "stale",       "grid-lost",
+                                 "grid-restored", "wol-sent",    NULL };
   gint64 end = g_get_monotonic_time () + 8 * G_USEC_PER_SEC;
   g_autoptr (JsonNode) root = NULL;
   JsonArray *events;
@@ -271,10 +271,10 @@ test_status_text (void)
 {
   gint64 end = g_get_monotonic_time () + 8 * G_USEC_PER_SEC;
   g_autofree gchar *out = NULL;
-  const gchar *words[]
-      = { "Study Room", "garage/shed",  "BATTERY",       "grid",  "120 W",  "STALE",
-          "critical",   "critical-soc", "runtime-guard", "nas-1", "online", "pc.office",
-          "OFFLINE",    "never",        "DRY RUN",       NULL };
+  const gchar *words[] = { "Study Room",    "garage/shed", "BATTERY",  "grid",
+                           "120 W",         "STALE",       "critical", "critical-soc",
+                           "runtime-guard", "nas-1",       "online",   "pc.office",
+                           "OFFLINE",       "never",       "DRY RUN",  NULL };
   guint i;
 
   g_assert_cmpint (ctl (FALSE, &out, NULL, NULL), ==, 0);
@@ -288,7 +288,7 @@ test_status_text (void)
   g_assert_true (g_regex_match_simple ("Study Room\\s+\\[#+-*\\]\\s+\\d+%", out, 0, 0));
   g_assert_true (g_regex_match_simple ("garage/shed\\s+\\[##########\\]\\s+100%", out, 0, 0));
   g_assert_true (
-      g_regex_match_simple ("BATTERY\\s+0 W\\s+120 W\\s+(\\d+h \\d\\dm|\\d+ min)", out, 0, 0));
+    g_regex_match_simple ("BATTERY\\s+0 W\\s+120 W\\s+(\\d+h \\d\\dm|\\d+ min)", out, 0, 0));
   g_assert_true (g_regex_match_simple ("\\d+s ago", out, 0, 0));
 
   /* while the policy is armed, its deadline counts down */
@@ -302,7 +302,7 @@ test_status_text (void)
     }
   g_test_message ("%s", out);
   g_assert_true (
-      g_regex_match_simple ("critical\\s+critical-soc\\s+armed\\s+in 0:0[0-2]", out, 0, 0));
+    g_regex_match_simple ("critical\\s+critical-soc\\s+armed\\s+in 0:0[0-2]", out, 0, 0));
 }
 
 static gchar *
@@ -353,9 +353,9 @@ test_monitor_json (void)
       o = json_node_get_object (json_parser_get_root (parser));
       g_assert_true (json_object_has_member (o, "signal"));
       g_assert_true (json_object_has_member (o, "path"));
-      if (g_str_equal (json_object_get_string_member (o, "signal"), "PropertiesChanged")
-          && g_str_equal (json_object_get_string_member (o, "path"),
-                          "/io/github/EcoflowPower1/Device/Study_Room"))
+      if (g_str_equal (json_object_get_string_member (o, "signal"), "PropertiesChanged") &&
+          g_str_equal (json_object_get_string_member (o, "path"),
+                       "/io/github/EcoflowPower1/Device/Study_Room"))
         changes++;
     }
   g_assert_cmpuint (changes, >=, 1);
@@ -401,8 +401,8 @@ test_usage (void)
 static void
 test_session_bus (void)
 {
-  g_autofree gchar *env
-      = g_strdup_printf ("DBUS_SESSION_BUS_ADDRESS=%s", efp_test_bus_get_address (bus));
+  g_autofree gchar *env =
+    g_strdup_printf ("DBUS_SESSION_BUS_ADDRESS=%s", efp_test_bus_get_address (bus));
   const gchar *argv[] = { "env", env, ctl_path, "--session-bus", "devices", NULL };
   g_autofree gchar *out = NULL;
 
@@ -413,8 +413,8 @@ test_session_bus (void)
 static void
 test_bus_unreachable (void)
 {
-  const gchar *argv[]
-      = { "env", "DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent/bus", ctl_path, "status", NULL };
+  const gchar *argv[] = { "env", "DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent/bus", ctl_path,
+                          "status", NULL };
   g_autofree gchar *err = NULL;
 
   g_assert_cmpint (efp_test_run (argv, FALSE, NULL, &err), ==, 69);

@@ -11,10 +11,10 @@
 #include "efp-test-daemon.h"
 #include "test-dbus-fixture.h"
 
-#define NAME "io.github.EcoflowPower1"
-#define ROOT "/io/github/EcoflowPower1"
-#define STUDY ROOT "/Device/Study_Room"
-#define RAW_TOPIC "bridge-ecoflow/SIMSTUDY01/data"
+#define NAME        "io.github.EcoflowPower1"
+#define ROOT        "/io/github/EcoflowPower1"
+#define STUDY       ROOT "/Device/Study_Room"
+#define RAW_TOPIC   "bridge-ecoflow/SIMSTUDY01/data"
 #define STATE_TOPIC "bridge-ecoflow/Study Room/json/state"
 
 static EfpTestBus *bus;
@@ -39,7 +39,7 @@ static gboolean
 wait_property (const gchar *path, const gchar *iface, const gchar *prop, const gchar *want,
                guint timeout_ms)
 {
-  gint64 end = g_get_monotonic_time () + (gint64)timeout_ms * 1000;
+  gint64 end = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
   g_autofree gchar *last = NULL;
 
   while (g_get_monotonic_time () < end)
@@ -58,9 +58,9 @@ static void
 publish_frame (gdouble soc, gboolean grid)
 {
   g_autofree gchar *payload = g_strdup_printf (
-      "{\"soc\": %g, \"grid_connected\": %s, \"temp_celsius\": 30.5, \"input_watts\": 0, "
-      "\"output_watts\": 120, \"remain_minutes\": %d}",
-      soc, grid ? "true" : "false", (int)(soc * 2));
+    "{\"soc\": %g, \"grid_connected\": %s, \"temp_celsius\": 30.5, \"input_watts\": 0, "
+    "\"output_watts\": 120, \"remain_minutes\": %d}",
+    soc, grid ? "true" : "false", (int) (soc * 2));
   g_assert_true (efp_test_publish (port, RAW_TOPIC, payload));
 }
 
@@ -75,9 +75,9 @@ test_objects_from_config (void)
   g_assert_cmpint (efp_test_run (argv, FALSE, &out, NULL), ==, 0);
   g_test_message ("%s", out);
   lines = g_strsplit (out, "\n", -1);
-  g_assert_true (g_strv_contains ((const gchar *const *)lines, STUDY));
-  g_assert_true (g_strv_contains ((const gchar *const *)lines, ROOT "/Policy/critical"));
-  g_assert_true (g_strv_contains ((const gchar *const *)lines, ROOT "/Agent/nas_1"));
+  g_assert_true (g_strv_contains ((const gchar *const *) lines, STUDY));
+  g_assert_true (g_strv_contains ((const gchar *const *) lines, ROOT "/Policy/critical"));
+  g_assert_true (g_strv_contains ((const gchar *const *) lines, ROOT "/Agent/nas_1"));
   g_assert_true (wait_property (ROOT, NAME ".Manager", "MqttConnected", "b true", 10000));
 }
 
@@ -199,7 +199,7 @@ test_policy_and_shutdown_signal (void)
                                            G_DBUS_SIGNAL_FLAGS_NONE, on_issued, &is, NULL);
   publish_frame (5, FALSE);
   g_assert_true (
-      wait_property (ROOT "/Policy/critical", NAME ".Policy", "State", "s \"armed\"", 5000));
+    wait_property (ROOT "/Policy/critical", NAME ".Policy", "State", "s \"armed\"", 5000));
   deadline = get_property (ROOT "/Policy/critical", NAME ".Policy", "Deadline");
   g_assert_true (g_str_has_prefix (deadline, "t "));
   g_assert_cmpint (g_ascii_strtoll (deadline + 2, NULL, 10), >, g_get_real_time ());
@@ -219,7 +219,7 @@ test_policy_and_shutdown_signal (void)
   g_variant_get (is.shutdown, "(&s&s^a&s&s)", &policy, &device, &agents, &command_id);
   g_assert_cmpstr (policy, ==, "critical");
   g_assert_cmpstr (device, ==, "Study Room");
-  g_assert_cmpuint (g_strv_length ((gchar **)agents), ==, 1);
+  g_assert_cmpuint (g_strv_length ((gchar **) agents), ==, 1);
   g_assert_cmpstr (agents[0], ==, "nas-1");
   /* the signal names the command that went out on MQTT */
   cmd = efp_test_sub_wait (sub, "power-manager/nas-1/cmd *", 5000);
@@ -227,7 +227,7 @@ test_policy_and_shutdown_signal (void)
   expected_id = g_strdup_printf ("\"id\":\"%s\"", command_id);
   g_assert_nonnull (strstr (cmd, expected_id));
   g_assert_true (
-      wait_property (ROOT "/Policy/critical", NAME ".Policy", "State", "s \"triggered\"", 3000));
+    wait_property (ROOT "/Policy/critical", NAME ".Policy", "State", "s \"triggered\"", 3000));
   g_variant_unref (is.shutdown);
 }
 

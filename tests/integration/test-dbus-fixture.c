@@ -43,39 +43,39 @@ bus_config (const gchar *dir)
 {
   g_autofree gchar *policy = efp_test_build_path ("data/io.github.EcoflowPower1.conf");
   return g_strdup_printf (
-      "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
-      " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
-      "<busconfig>\n"
-      "  <type>system</type>\n"
-      "  <listen>unix:path=%s/system_bus_socket</listen>\n"
-      "  <auth>EXTERNAL</auth>\n"
-      "  <policy context=\"default\">\n"
-      "    <allow user=\"*\"/>\n"
-      "    <deny own=\"*\"/>\n"
-      "    <deny send_type=\"method_call\"/>\n"
-      "    <allow send_type=\"signal\"/>\n"
-      "    <allow send_requested_reply=\"true\" send_type=\"method_return\"/>\n"
-      "    <allow send_requested_reply=\"true\" send_type=\"error\"/>\n"
-      "    <allow receive_type=\"method_call\"/>\n"
-      "    <allow receive_type=\"method_return\"/>\n"
-      "    <allow receive_type=\"error\"/>\n"
-      "    <allow receive_type=\"signal\"/>\n"
-      "    <allow send_destination=\"org.freedesktop.DBus\" "
-      "send_interface=\"org.freedesktop.DBus\"/>\n"
-      "    <allow send_destination=\"org.freedesktop.DBus\"\n"
-      "           send_interface=\"org.freedesktop.DBus.Introspectable\"/>\n"
-      "    <allow send_destination=\"org.freedesktop.DBus\"\n"
-      "           send_interface=\"org.freedesktop.DBus.Properties\"/>\n"
-      "    <allow own=\"org.freedesktop.PolicyKit1\"/>\n"
-      "    <allow send_destination=\"org.freedesktop.PolicyKit1\"/>\n"
-      "  </policy>\n"
-      "  <policy user=\"root\">\n"
-      "    <allow send_destination=\"org.freedesktop.DBus\"\n"
-      "           send_interface=\"org.freedesktop.DBus.Monitoring\"/>\n"
-      "  </policy>\n"
-      "  <include>%s</include>\n"
-      "</busconfig>\n",
-      dir, policy);
+    "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
+    " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
+    "<busconfig>\n"
+    "  <type>system</type>\n"
+    "  <listen>unix:path=%s/system_bus_socket</listen>\n"
+    "  <auth>EXTERNAL</auth>\n"
+    "  <policy context=\"default\">\n"
+    "    <allow user=\"*\"/>\n"
+    "    <deny own=\"*\"/>\n"
+    "    <deny send_type=\"method_call\"/>\n"
+    "    <allow send_type=\"signal\"/>\n"
+    "    <allow send_requested_reply=\"true\" send_type=\"method_return\"/>\n"
+    "    <allow send_requested_reply=\"true\" send_type=\"error\"/>\n"
+    "    <allow receive_type=\"method_call\"/>\n"
+    "    <allow receive_type=\"method_return\"/>\n"
+    "    <allow receive_type=\"error\"/>\n"
+    "    <allow receive_type=\"signal\"/>\n"
+    "    <allow send_destination=\"org.freedesktop.DBus\" "
+    "send_interface=\"org.freedesktop.DBus\"/>\n"
+    "    <allow send_destination=\"org.freedesktop.DBus\"\n"
+    "           send_interface=\"org.freedesktop.DBus.Introspectable\"/>\n"
+    "    <allow send_destination=\"org.freedesktop.DBus\"\n"
+    "           send_interface=\"org.freedesktop.DBus.Properties\"/>\n"
+    "    <allow own=\"org.freedesktop.PolicyKit1\"/>\n"
+    "    <allow send_destination=\"org.freedesktop.PolicyKit1\"/>\n"
+    "  </policy>\n"
+    "  <policy user=\"root\">\n"
+    "    <allow send_destination=\"org.freedesktop.DBus\"\n"
+    "           send_interface=\"org.freedesktop.DBus.Monitoring\"/>\n"
+    "  </policy>\n"
+    "  <include>%s</include>\n"
+    "</busconfig>\n",
+    dir, policy);
 }
 
 /* Start dbus-daemon on the bus's socket and connect to it. */
@@ -103,10 +103,9 @@ start_daemon (EfpTestBus *bus, GError **error)
       return FALSE;
     }
   bus->connection = g_dbus_connection_new_for_address_sync (
-      bus->address,
-      G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT
-          | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-      NULL, NULL, error);
+    bus->address,
+    G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+    NULL, NULL, error);
   return bus->connection != NULL;
 }
 
@@ -173,8 +172,8 @@ efp_test_bus_connection (EfpTestBus *bus)
 GSubprocess *
 efp_test_bus_spawn (EfpTestBus *bus, const gchar *const *argv, gboolean pipe_stdout, GError **error)
 {
-  g_autoptr (GSubprocessLauncher) launcher
-      = launcher_new (pipe_stdout ? G_SUBPROCESS_FLAGS_STDOUT_PIPE : G_SUBPROCESS_FLAGS_NONE);
+  g_autoptr (GSubprocessLauncher) launcher =
+    launcher_new (pipe_stdout ? G_SUBPROCESS_FLAGS_STDOUT_PIPE : G_SUBPROCESS_FLAGS_NONE);
   g_subprocess_launcher_setenv (launcher, "DBUS_SYSTEM_BUS_ADDRESS", bus->address, TRUE);
   return g_subprocess_launcher_spawnv (launcher, argv, error);
 }
@@ -205,7 +204,7 @@ gboolean
 efp_test_bus_wait_name (EfpTestBus *bus, const gchar *name, gboolean present, guint timeout_ms)
 {
   NameWait w = { present, FALSE };
-  gint64 end = g_get_monotonic_time () + (gint64)timeout_ms * 1000;
+  gint64 end = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
   guint id = g_bus_watch_name_on_connection (bus->connection, name, G_BUS_NAME_WATCHER_FLAGS_NONE,
                                              name_appeared, name_vanished, &w, NULL);
 
@@ -239,8 +238,8 @@ efp_test_run (const gchar *const *argv, gboolean as_nobody, gchar **out, gchar *
   g_autoptr (GPtrArray) args = g_ptr_array_new ();
   g_autoptr (GSubprocess) proc = NULL;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GSubprocessLauncher) launcher
-      = launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autoptr (GSubprocessLauncher) launcher =
+    launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
   g_autofree gchar *o = NULL, *e = NULL;
   guint i;
 
@@ -253,9 +252,9 @@ efp_test_run (const gchar *const *argv, gboolean as_nobody, gchar **out, gchar *
       g_ptr_array_add (args, (gpointer) "--");
     }
   for (i = 0; argv[i] != NULL; i++)
-    g_ptr_array_add (args, (gpointer)argv[i]);
+    g_ptr_array_add (args, (gpointer) argv[i]);
   g_ptr_array_add (args, NULL);
-  proc = g_subprocess_launcher_spawnv (launcher, (const gchar *const *)args->pdata, &error);
+  proc = g_subprocess_launcher_spawnv (launcher, (const gchar *const *) args->pdata, &error);
   if (proc == NULL)
     {
       g_test_message ("cannot run %s: %s", argv[0], error->message);

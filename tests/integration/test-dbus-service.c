@@ -11,8 +11,8 @@
 
 #include "test-dbus-fixture.h"
 
-#define NAME "io.github.EcoflowPower1"
-#define ROOT "/io/github/EcoflowPower1"
+#define NAME  "io.github.EcoflowPower1"
+#define ROOT  "/io/github/EcoflowPower1"
 #define STUDY ROOT "/Device/Study_Room"
 
 static EfpTestBus *bus;
@@ -31,10 +31,10 @@ busctl (gboolean as_nobody, gchar **out, gchar **err, ...)
   g_ptr_array_add (argv, address_arg);
   va_start (ap, err);
   while ((arg = va_arg (ap, const gchar *)) != NULL)
-    g_ptr_array_add (argv, (gpointer)arg);
+    g_ptr_array_add (argv, (gpointer) arg);
   va_end (ap);
   g_ptr_array_add (argv, NULL);
-  return efp_test_run ((const gchar *const *)argv->pdata, as_nobody, out, err);
+  return efp_test_run ((const gchar *const *) argv->pdata, as_nobody, out, err);
 }
 
 /* gdbus call on the (private) system bus: shows the D-Bus error name. */
@@ -68,7 +68,7 @@ get_soc (void)
 static void
 spin (guint ms)
 {
-  gint64 end = g_get_monotonic_time () + (gint64)ms * 1000;
+  gint64 end = g_get_monotonic_time () + (gint64) ms * 1000;
   while (g_get_monotonic_time () < end)
     if (!g_main_context_iteration (NULL, FALSE))
       g_usleep (5000);
@@ -96,7 +96,7 @@ test_tree (void)
   for (i = 0; paths[i] != NULL; i++)
     {
       g_test_message ("expecting %s", paths[i]);
-      g_assert_true (g_strv_contains ((const gchar *const *)lines, paths[i]));
+      g_assert_true (g_strv_contains ((const gchar *const *) lines, paths[i]));
     }
 }
 
@@ -191,10 +191,10 @@ test_live_values (void)
   g_autofree gchar *stale = get_property (STUDY, NAME ".Device", "Stale");
   g_autofree gchar *remaining = get_property (STUDY, NAME ".Device", "RemainingMinutes");
   g_autofree gchar *last = get_property (STUDY, NAME ".Device", "LastUpdate");
-  g_autofree gchar *garage_stale
-      = get_property (ROOT "/Device/garage_shed", NAME ".Device", "Stale");
-  g_autofree gchar *garage_grid
-      = get_property (ROOT "/Device/garage_shed", NAME ".Device", "GridConnected");
+  g_autofree gchar *garage_stale =
+    get_property (ROOT "/Device/garage_shed", NAME ".Device", "Stale");
+  g_autofree gchar *garage_grid =
+    get_property (ROOT "/Device/garage_shed", NAME ".Device", "GridConnected");
   g_autofree gchar *dry_run = get_property (ROOT, NAME ".Manager", "DryRun");
   g_autofree gchar *mqtt = get_property (ROOT, NAME ".Manager", "MqttConnected");
   g_autofree gchar *version = get_property (ROOT, NAME ".Manager", "Version");
@@ -254,8 +254,8 @@ test_properties_changed_coalesced (void)
 {
   ChangeCount cc = { 0, 0, TRUE };
   guint id = g_dbus_connection_signal_subscribe (
-      efp_test_bus_connection (bus), NAME, "org.freedesktop.DBus.Properties", "PropertiesChanged",
-      STUDY, NULL, G_DBUS_SIGNAL_FLAGS_NONE, on_device_changed, &cc, NULL);
+    efp_test_bus_connection (bus), NAME, "org.freedesktop.DBus.Properties", "PropertiesChanged",
+    STUDY, NULL, G_DBUS_SIGNAL_FLAGS_NONE, on_device_changed, &cc, NULL);
 
   /* frames arrive every 200 ms; the device may emit at most once per second */
   spin (3500);
@@ -272,8 +272,8 @@ test_nobody_can_read (void)
   g_autofree gchar *out = NULL;
 
   g_assert_cmpint (
-      busctl (TRUE, &out, NULL, "get-property", NAME, STUDY, NAME ".Device", "StateOfCharge", NULL),
-      ==, 0);
+    busctl (TRUE, &out, NULL, "get-property", NAME, STUDY, NAME ".Device", "StateOfCharge", NULL),
+    ==, 0);
   g_assert_true (g_str_has_prefix (out, "d "));
   g_clear_pointer (&out, g_free);
   g_assert_cmpint (busctl (TRUE, &out, NULL, "tree", "--list", NAME, NULL), ==, 0);
@@ -290,9 +290,9 @@ test_nobody_refused (void)
   g_autofree gchar *out = NULL;
   g_autofree gchar *err = NULL;
 
-  g_assert_cmpint (busctl (TRUE, &out, &err, "call", NAME, ROOT, NAME ".Manager", "TestAgent", "s",
-                           "nas-1", NULL),
-                   !=, 0);
+  g_assert_cmpint (
+    busctl (TRUE, &out, &err, "call", NAME, ROOT, NAME ".Manager", "TestAgent", "s", "nas-1", NULL),
+    !=, 0);
   g_test_message ("busctl as nobody: %s", err);
   g_clear_pointer (&err, g_free);
   g_assert_cmpint (gdbus_call (TRUE, NAME ".Manager.TestAgent", "nas-1", NULL, &err), !=, 0);
@@ -418,9 +418,9 @@ on_policy_changed (GDBusConnection *c, const gchar *sender, const gchar *path, c
   const gchar *state = NULL;
   guint64 deadline = 0;
 
-  if (g_variant_lookup (changed, "State", "&s", &state) && g_str_equal (state, "armed")
-      && g_variant_lookup (changed, "Deadline", "t", &deadline)
-      && deadline > (guint64)g_get_real_time ())
+  if (g_variant_lookup (changed, "State", "&s", &state) && g_str_equal (state, "armed") &&
+      g_variant_lookup (changed, "Deadline", "t", &deadline) &&
+      deadline > (guint64) g_get_real_time ())
     s->armed_with_deadline = TRUE;
 }
 
@@ -432,12 +432,12 @@ test_signals (void)
   gint64 end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
   const gchar *policy, *device, *command_id;
   g_autofree const gchar **agents = NULL;
-  guint sub
-      = g_dbus_connection_signal_subscribe (c, NAME, NAME ".Manager", NULL, ROOT, NULL,
-                                            G_DBUS_SIGNAL_FLAGS_NONE, on_manager_signal, &s, NULL);
+  guint sub =
+    g_dbus_connection_signal_subscribe (c, NAME, NAME ".Manager", NULL, ROOT, NULL,
+                                        G_DBUS_SIGNAL_FLAGS_NONE, on_manager_signal, &s, NULL);
   guint psub = g_dbus_connection_signal_subscribe (
-      c, NAME, "org.freedesktop.DBus.Properties", "PropertiesChanged", ROOT "/Policy/critical",
-      NULL, G_DBUS_SIGNAL_FLAGS_NONE, on_policy_changed, &s, NULL);
+    c, NAME, "org.freedesktop.DBus.Properties", "PropertiesChanged", ROOT "/Policy/critical", NULL,
+    G_DBUS_SIGNAL_FLAGS_NONE, on_policy_changed, &s, NULL);
 
   /* the simulated policy cycles every 6 s */
   while ((s.abort == NULL || !s.armed_with_deadline) && g_get_monotonic_time () < end)
@@ -452,7 +452,7 @@ test_signals (void)
   g_variant_get (s.shutdown, "(&s&s^a&s&s)", &policy, &device, &agents, &command_id);
   g_assert_cmpstr (policy, ==, "critical");
   g_assert_cmpstr (device, ==, "Study Room");
-  g_assert_cmpuint (g_strv_length ((gchar **)agents), ==, 1);
+  g_assert_cmpuint (g_strv_length ((gchar **) agents), ==, 1);
   g_assert_cmpstr (agents[0], ==, "nas-1");
   g_assert_true (g_str_has_prefix (command_id, "cmd-"));
   g_variant_unref (s.shutdown);
@@ -465,7 +465,7 @@ test_get_events (void)
   g_autofree gchar *out = NULL;
 
   g_assert_cmpint (
-      busctl (FALSE, &out, NULL, "call", NAME, ROOT, NAME ".Manager", "GetEvents", NULL), ==, 0);
+    busctl (FALSE, &out, NULL, "call", NAME, ROOT, NAME ".Manager", "GetEvents", NULL), ==, 0);
   g_test_message ("%s", out);
   g_assert_true (g_str_has_prefix (out, "a(xssss) "));
   g_assert_nonnull (strstr (out, "\"timer-start\""));

@@ -65,7 +65,7 @@ on_message (EfpMqttClient *client, const gchar *topic, GBytes *payload, gboolean
       g_autoptr (GError) error = NULL;
       /* publishing from inside the handler must go out without another wakeup source */
       g_assert_true (
-          efp_mqtt_client_publish (client, r->reply_to, "from-handler", 12, 1, FALSE, &error));
+        efp_mqtt_client_publish (client, r->reply_to, "from-handler", 12, 1, FALSE, &error));
       g_assert_no_error (error);
     }
 }
@@ -75,9 +75,9 @@ recorder_find (Recorder *r, const gchar *topic, const gchar *payload)
 {
   guint i;
   for (i = 0; i < r->topics->len; i++)
-    if (g_strcmp0 (g_ptr_array_index (r->topics, i), topic) == 0
-        && (payload == NULL || g_strcmp0 (g_ptr_array_index (r->payloads, i), payload) == 0))
-      return (gint)i;
+    if (g_strcmp0 (g_ptr_array_index (r->topics, i), topic) == 0 &&
+        (payload == NULL || g_strcmp0 (g_ptr_array_index (r->payloads, i), payload) == 0))
+      return (gint) i;
   return -1;
 }
 
@@ -110,7 +110,7 @@ make_client (guint16 port, const gchar *id, Recorder *r, guint backoff_ms)
 static gboolean
 wait_count (guint *counter, guint want, guint timeout_ms)
 {
-  gint64 deadline = g_get_monotonic_time () + (gint64)timeout_ms * 1000;
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
   while (*counter < want && g_get_monotonic_time () < deadline)
     g_main_context_iteration (NULL, FALSE) || (g_usleep (1000), TRUE);
   return *counter >= want;
@@ -119,7 +119,7 @@ wait_count (guint *counter, guint want, guint timeout_ms)
 static gboolean
 wait_message (Recorder *r, const gchar *topic, const gchar *payload, guint timeout_ms)
 {
-  gint64 deadline = g_get_monotonic_time () + (gint64)timeout_ms * 1000;
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
   while (recorder_find (r, topic, payload) < 0 && g_get_monotonic_time () < deadline)
     g_main_context_iteration (NULL, FALSE) || (g_usleep (1000), TRUE);
   return recorder_find (r, topic, payload) >= 0;
@@ -128,7 +128,7 @@ wait_message (Recorder *r, const gchar *topic, const gchar *payload, guint timeo
 static void
 spin_for (guint ms)
 {
-  gint64 deadline = g_get_monotonic_time () + (gint64)ms * 1000;
+  gint64 deadline = g_get_monotonic_time () + (gint64) ms * 1000;
   while (g_get_monotonic_time () < deadline)
     g_main_context_iteration (NULL, FALSE) || (g_usleep (1000), TRUE);
 }
@@ -270,7 +270,7 @@ run_will_child (const gchar *port_str)
 
   recorder_init (&r);
   opts.host = "127.0.0.1";
-  opts.port = (guint16)g_ascii_strtoull (port_str, NULL, 10);
+  opts.port = (guint16) g_ascii_strtoull (port_str, NULL, 10);
   opts.client_id = "will-child";
   opts.will_topic = "w/child/status";
   opts.will_payload = "{\"state\":\"offline\"}";
@@ -386,7 +386,7 @@ test_refused_then_credentials (void)
   const gchar *argv[] = { "mosquitto_passwd", "-b", "-c", pwfile, "alice", "s3cret", NULL };
   Recorder r;
 
-  g_assert_true (g_spawn_sync (NULL, (gchar **)argv, NULL,
+  g_assert_true (g_spawn_sync (NULL, (gchar **) argv, NULL,
                                G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
                                NULL, &status, &error));
   g_assert_no_error (error);
@@ -450,9 +450,9 @@ run_openssl (const gchar *dir, const gchar *const *argv)
   g_autoptr (GError) error = NULL;
   gint status = 0;
   g_assert_true (
-      g_spawn_sync (dir, (gchar **)argv, NULL,
-                    G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
-                    NULL, NULL, NULL, NULL, &status, &error));
+    g_spawn_sync (dir, (gchar **) argv, NULL,
+                  G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                  NULL, NULL, NULL, NULL, &status, &error));
   g_assert_no_error (error);
   g_assert_true (g_spawn_check_wait_status (status, NULL));
 }
@@ -464,9 +464,10 @@ make_ca (const gchar *dir, const gchar *name, gboolean server)
 {
   g_autofree gchar *key = g_strdup_printf ("%s.key", name);
   g_autofree gchar *pem = g_strdup_printf ("%s.pem", name);
-  const gchar *ca[]
-      = { "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",          "-keyout", key,
-          "-out",    pem,   "-days", "2",       "-subj",    "/CN=efp test CA", NULL };
+  const gchar *ca[] = {
+    "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",          "-keyout", key,
+    "-out",    pem,   "-days", "2",       "-subj",    "/CN=efp test CA", NULL
+  };
   const gchar *csr[] = { "openssl",    "req",  "-newkey",    "rsa:2048", "-nodes",        "-keyout",
                          "server.key", "-out", "server.csr", "-subj",    "/CN=127.0.0.1", NULL };
   const gchar *sign[] = { "openssl", "x509",       "-req",   "-in", "server.csr",
@@ -479,7 +480,7 @@ make_ca (const gchar *dir, const gchar *name, gboolean server)
   if (!server)
     return;
   g_assert_true (
-      g_file_set_contents (ext, "subjectAltName=IP:127.0.0.1,DNS:localhost\n", -1, NULL));
+    g_file_set_contents (ext, "subjectAltName=IP:127.0.0.1,DNS:localhost\n", -1, NULL));
   run_openssl (dir, csr);
   run_openssl (dir, sign);
 }
@@ -525,8 +526,8 @@ test_tls (void)
 
   make_ca (dir, "ca", TRUE);
   make_ca (dir, "other", FALSE);
-  extra
-      = g_strdup_printf ("cafile %s\ncertfile %s/server.pem\nkeyfile %s/server.key", ca, dir, dir);
+  extra =
+    g_strdup_printf ("cafile %s\ncertfile %s/server.pem\nkeyfile %s/server.key", ca, dir, dir);
   efp_test_broker_set_extra_config (broker, extra);
   g_assert_true (efp_test_broker_start (broker, &error));
   g_assert_no_error (error);

@@ -1,10 +1,10 @@
 /* test-cloud-sign.c: the Open API signature against SPEC 2.1's worked examples. */
 #include "efp-cloud-sign.h"
 
-#define AK "Fp4SvIprYSL3Tn2Lq0FhK3M2wZ1s1XWx"
-#define SK "WIbFEKre0s6sLnh4ei7SPUeYnptHG6V"
+#define AK    "Fp4SvIprYSL3Tn2Lq0FhK3M2wZ1s1XWx"
+#define SK    "WIbFEKre0s6sLnh4ei7SPUeYnptHG6V"
 #define NONCE "345164"
-#define TS "1700000000000"
+#define TS    "1700000000000"
 
 static JsonObject *
 parse_object (const gchar *json)
@@ -36,7 +36,7 @@ static void
 test_example_b (void)
 {
   g_autoptr (JsonObject) body = parse_object (
-      "{\"sn\":\"R631ZEB0000000\",\"params\":{\"quotas\":[\"cmsBattSoc\",\"powGetAcIn\"]}}");
+    "{\"sn\":\"R631ZEB0000000\",\"params\":{\"quotas\":[\"cmsBattSoc\",\"powGetAcIn\"]}}");
   g_autofree gchar *msg = efp_cloud_sign_message (body, AK, NONCE, TS);
   g_autofree gchar *sign = efp_cloud_sign (body, AK, SK, NONCE, TS);
 

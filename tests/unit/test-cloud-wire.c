@@ -29,8 +29,8 @@ static void
 test_wake_protobuf_small_seq (void)
 {
   g_autoptr (GBytes) b = efp_cloud_wake_protobuf (1);
-  static const guint8 expected[]
-      = { 0x0a, 0x0c, 0x10, 0x20, 0x18, 0x20, 0x70, 0x01, 0xba, 0x01, 0x03, 'i', 'o', 's' };
+  static const guint8 expected[] = { 0x0a, 0x0c, 0x10, 0x20, 0x18, 0x20, 0x70,
+                                     0x01, 0xba, 0x01, 0x03, 'i',  'o',  's' };
   gsize len;
   const guint8 *data = g_bytes_get_data (b, &len);
 
@@ -59,11 +59,12 @@ test_detect_format (void)
 {
   static const guint8 pb[] = { 0x0a, 0x02, 0x10, 0x20 };
 
-  g_assert_cmpint (efp_cloud_detect_format ((const guint8 *)"{\"a\":1}", 7), ==,
+  g_assert_cmpint (efp_cloud_detect_format ((const guint8 *) "{\"a\":1}", 7), ==,
                    EFP_CLOUD_FORMAT_JSON);
-  g_assert_cmpint (efp_cloud_detect_format ((const guint8 *)" \n{}", 4), ==, EFP_CLOUD_FORMAT_JSON);
+  g_assert_cmpint (efp_cloud_detect_format ((const guint8 *) " \n{}", 4), ==,
+                   EFP_CLOUD_FORMAT_JSON);
   g_assert_cmpint (efp_cloud_detect_format (pb, sizeof pb), ==, EFP_CLOUD_FORMAT_PROTOBUF);
-  g_assert_cmpint (efp_cloud_detect_format ((const guint8 *)"xyz", 3), ==,
+  g_assert_cmpint (efp_cloud_detect_format ((const guint8 *) "xyz", 3), ==,
                    EFP_CLOUD_FORMAT_UNKNOWN);
   g_assert_cmpint (efp_cloud_detect_format (NULL, 0), ==, EFP_CLOUD_FORMAT_UNKNOWN);
 }
@@ -134,9 +135,9 @@ test_parse_login (void)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonNode) d1 = parse (
-      200, "{\"code\":\"0\",\"data\":{\"token\":\"T\",\"user\":{\"userId\":\"123\"}}}", &error);
-  g_autoptr (JsonNode) d2 = parse (
-      200, "{\"code\":\"0\",\"data\":{\"token\":\"T\",\"user\":{\"userId\":456}}}", &error);
+    200, "{\"code\":\"0\",\"data\":{\"token\":\"T\",\"user\":{\"userId\":\"123\"}}}", &error);
+  g_autoptr (JsonNode) d2 =
+    parse (200, "{\"code\":\"0\",\"data\":{\"token\":\"T\",\"user\":{\"userId\":456}}}", &error);
   g_autoptr (JsonNode) d3 = parse (200, "{\"code\":\"0\",\"data\":{\"token\":\"T\"}}", &error);
   g_autofree gchar *token = NULL;
   g_autofree gchar *uid = NULL;
@@ -157,20 +158,20 @@ static void
 test_parse_cert (void)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (JsonNode) d
-      = parse (200,
-               "{\"code\":\"0\",\"data\":{\"url\":\"mqtt-e.ecoflow.com\","
-               "\"port\":\"8883\",\"protocol\":\"mqtts\","
-               "\"certificateAccount\":\"app-1\",\"certificatePassword\":\"pw\"}}",
-               &error);
+  g_autoptr (JsonNode) d =
+    parse (200,
+           "{\"code\":\"0\",\"data\":{\"url\":\"mqtt-e.ecoflow.com\","
+           "\"port\":\"8883\",\"protocol\":\"mqtts\","
+           "\"certificateAccount\":\"app-1\",\"certificatePassword\":\"pw\"}}",
+           &error);
   g_autoptr (JsonNode) no_pw = parse (
-      200, "{\"code\":\"0\",\"data\":{\"url\":\"h\",\"port\":8883,\"certificateAccount\":\"a\"}}",
-      &error);
+    200, "{\"code\":\"0\",\"data\":{\"url\":\"h\",\"port\":8883,\"certificateAccount\":\"a\"}}",
+    &error);
   g_autoptr (JsonNode) bad_port = parse (
-      200,
-      "{\"code\":\"0\",\"data\":{\"url\":\"h\",\"port\":\"99999\",\"certificateAccount\":\"a\","
-      "\"certificatePassword\":\"p\"}}",
-      &error);
+    200,
+    "{\"code\":\"0\",\"data\":{\"url\":\"h\",\"port\":\"99999\",\"certificateAccount\":\"a\","
+    "\"certificatePassword\":\"p\"}}",
+    &error);
   g_autoptr (JsonNode) bad_host = parse (200,
                                          "{\"code\":\"0\",\"data\":{\"url\":\"evil.example/x "
                                          "-o\",\"port\":1,\"certificateAccount\":\"a\","
@@ -251,8 +252,8 @@ test_api_url (void)
 static void
 test_login_message (void)
 {
-  g_autoptr (SoupMessage) msg
-      = efp_cloud_login_message ("http://127.0.0.1:1", "a@example.test", "p\xc3\xa4ss");
+  g_autoptr (SoupMessage) msg =
+    efp_cloud_login_message ("http://127.0.0.1:1", "a@example.test", "p\xc3\xa4ss");
   GUri *uri = soup_message_get_uri (msg);
 
   g_assert_cmpstr (soup_message_get_method (msg), ==, "POST");
@@ -267,7 +268,7 @@ test_open_message (void)
 {
   const gchar *query[] = { "sn", "R631ZEB0000000", NULL };
   g_autoptr (SoupMessage) msg = efp_cloud_open_get_message (
-      "https://api-e.ecoflow.com", "/iot-open/sign/device/quota/all", "AK", "SK", query);
+    "https://api-e.ecoflow.com", "/iot-open/sign/device/quota/all", "AK", "SK", query);
   SoupMessageHeaders *h = soup_message_get_request_headers (msg);
   g_autoptr (JsonObject) params = json_object_new ();
   g_autofree gchar *expected = NULL;

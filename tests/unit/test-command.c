@@ -20,9 +20,8 @@ test_signature_vector (void)
   cmd->id = g_strdup ("6f1c1f57-3f0e-4a36-9a59-3b8f0f7f6a10");
   text = efp_command_signing_text (cmd, "pc-study");
   g_assert_cmpstr (
-      text, ==,
-      "v1\npc-study\n6f1c1f57-3f0e-4a36-9a59-3b8f0f7f6a10\nshutdown\n1767225600\n60\n300");
-  sig = efp_command_compute_sig (cmd, "pc-study", (const guint8 *)key, strlen (key));
+    text, ==, "v1\npc-study\n6f1c1f57-3f0e-4a36-9a59-3b8f0f7f6a10\nshutdown\n1767225600\n60\n300");
+  sig = efp_command_compute_sig (cmd, "pc-study", (const guint8 *) key, strlen (key));
   g_assert_cmpuint (strlen (sig), ==, 64);
   /* recomputed independently with: printf '%s' TEXT | openssl dgst -sha256 -hmac KEY */
   g_assert_cmpstr (sig, ==, "d09ee5026a0ecc731463e1fe893e8a08ad35e094ede675e1eb5ce888aeda3091");
@@ -39,27 +38,27 @@ test_roundtrip_and_verify (void)
 
   cmd->device = g_strdup ("Study");
   cmd->policy = g_strdup ("critical");
-  efp_command_sign (cmd, "a1", (const guint8 *)key, 1);
+  efp_command_sign (cmd, "a1", (const guint8 *) key, 1);
   json = efp_command_to_json (cmd);
   g_assert_nonnull (strstr (json, "\"sig\":\""));
   g_assert_null (strchr (json, '\n'));
   back = efp_command_from_json (json, -1, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (back->id, ==, cmd->id);
-  g_assert_true (efp_command_verify (back, "a1", (const guint8 *)key, 1, 1010, &error));
+  g_assert_true (efp_command_verify (back, "a1", (const guint8 *) key, 1, 1010, &error));
   g_assert_no_error (error);
   /* wrong agent name: the signature covers it */
-  g_assert_false (efp_command_verify (back, "a2", (const guint8 *)key, 1, 1010, &error));
+  g_assert_false (efp_command_verify (back, "a2", (const guint8 *) key, 1, 1010, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED);
   g_clear_error (&error);
   /* expired: issued_at + ttl + 30 s skew */
-  g_assert_true (efp_command_verify (back, "a1", (const guint8 *)key, 1, 1330, NULL));
-  g_assert_false (efp_command_verify (back, "a1", (const guint8 *)key, 1, 1331, &error));
+  g_assert_true (efp_command_verify (back, "a1", (const guint8 *) key, 1, 1330, NULL));
+  g_assert_false (efp_command_verify (back, "a1", (const guint8 *) key, 1, 1331, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
   g_clear_error (&error);
   /* tampered delay */
   back->delay_sec = 0;
-  g_assert_false (efp_command_verify (back, "a1", (const guint8 *)key, 1, 1010, &error));
+  g_assert_false (efp_command_verify (back, "a1", (const guint8 *) key, 1, 1010, &error));
   g_clear_error (&error);
 }
 
@@ -113,9 +112,9 @@ test_vector_file (void)
       const gchar *agent = json_object_get_string_member (v, "agent");
       const gchar *endings[] = { "", "\n", "\r\n" };
       g_autoptr (EfpCommand) cmd = efp_command_new (
-          json_object_get_string_member (c, "action"), json_object_get_int_member (c, "delay_sec"),
-          json_object_get_string_member (c, "reason"), json_object_get_int_member (c, "ttl_sec"),
-          json_object_get_int_member (c, "issued_at"));
+        json_object_get_string_member (c, "action"), json_object_get_int_member (c, "delay_sec"),
+        json_object_get_string_member (c, "reason"), json_object_get_int_member (c, "ttl_sec"),
+        json_object_get_int_member (c, "issued_at"));
       g_autofree gchar *text = NULL;
       guint e;
 
@@ -134,11 +133,11 @@ test_vector_file (void)
           read_key = efp_secret_read_file (key_path, &len, &error);
           g_assert_no_error (error);
           g_assert_cmpuint (len, ==, strlen (key));
-          sig = efp_command_compute_sig (cmd, agent, (const guint8 *)read_key, len);
+          sig = efp_command_compute_sig (cmd, agent, (const guint8 *) read_key, len);
           g_assert_cmpstr (sig, ==, json_object_get_string_member (v, "sig"));
           cmd->sig = g_strdup (sig);
           g_assert_true (
-              efp_command_verify (cmd, agent, (const guint8 *)read_key, len, cmd->issued_at, NULL));
+            efp_command_verify (cmd, agent, (const guint8 *) read_key, len, cmd->issued_at, NULL));
           g_clear_pointer (&cmd->sig, g_free);
         }
     }

@@ -150,7 +150,7 @@ test_full (Fixture *f, gconstpointer data)
   g_assert_cmpstr (c->state_file, ==, "/tmp/x.json");
   g_assert_cmpuint (c->groups->len, ==, 1);
   g_assert_cmpstrv (c->cloud.serials,
-                    ((const gchar *const[]) { "R631ZEB4WH000001", "R331ZEB4WH000002", NULL }));
+                    ((const gchar *const[]){ "R631ZEB4WH000001", "R331ZEB4WH000002", NULL }));
 }
 
 static void
@@ -159,8 +159,8 @@ test_dump_masks_secrets (Fixture *f, gconstpointer data)
   g_autoptr (GError) error = NULL;
   g_autofree gchar *key = write_file (f, "pc.key", "TOPSECRETKEY\n");
   g_autofree gchar *pw = write_file (f, "mqtt.pw", "hunter2\n");
-  g_autofree gchar *text = g_strdup_printf ("[mqtt]\npassword-file=%s\n[agent:pc]\nkey-file=%s\n",
-                                            pw, key);
+  g_autofree gchar *text =
+    g_strdup_printf ("[mqtt]\npassword-file=%s\n[agent:pc]\nkey-file=%s\n", pw, key);
   g_autoptr (EfpConfig) c = load (f, text, &error);
   g_autofree gchar *dump = NULL;
   g_autoptr (GKeyFile) kf = g_key_file_new ();
@@ -198,7 +198,8 @@ test_confd_error_names_its_file (Fixture *f, gconstpointer data)
   g_autoptr (EfpConfig) c = load (f, "[mqtt]\nhost=h\n", &error);
   g_assert_null (c);
   g_assert_true (g_str_has_prefix (error->message, a));
-  g_assert_nonnull (strstr (error->message, "[mqtt] port: expected an integer 1-65535, found '99999'"));
+  g_assert_nonnull (
+    strstr (error->message, "[mqtt] port: expected an integer 1-65535, found '99999'"));
 }
 
 static void
@@ -232,11 +233,13 @@ test_errors (Fixture *f, gconstpointer data)
     { "[mqtt\nhost=x\n", { NULL } },
     { "[bogus]\nx=1\n", { "[bogus]", "unknown group", NULL } },
     { "[device]\nserial=x\n", { "[device]", "unknown group", NULL } },
-    { "[mqtt]\nhots=x\n", { "[mqtt] hots", "expected one of host, port", "found an unknown key", NULL } },
+    { "[mqtt]\nhots=x\n",
+      { "[mqtt] hots", "expected one of host, port", "found an unknown key", NULL } },
     { "[mqtt]\nport=abc\n", { "[mqtt] port: expected an integer 1-65535, found 'abc'", NULL } },
     { "[mqtt]\nport=0\n", { "[mqtt] port", "found '0'", NULL } },
     { "[mqtt]\ntls=maybe\n", { "[mqtt] tls: expected true or false, found 'maybe'", NULL } },
-    { "[mqtt]\npassword-file=/nonexistent/pw\n", { "[mqtt] password-file", "/nonexistent/pw", NULL } },
+    { "[mqtt]\npassword-file=/nonexistent/pw\n",
+      { "[mqtt] password-file", "/nonexistent/pw", NULL } },
     { "[cloud]\nauth=oauth\n", { "[cloud] auth: expected app or open-api, found 'oauth'", NULL } },
     { "[cloud]\nregion=mars\n", { "[cloud] region", "found 'mars'", NULL } },
     { "[cloud]\napi-url=ftp://x\n", { "[cloud] api-url", "found 'ftp://x'", NULL } },
@@ -280,10 +283,14 @@ test_policy_module_keys (Fixture *f, gconstpointer data)
   } cases[] = {
     { "[policy:p]\nmodule=critical-soc\nsoc-min=101\n", { "[policy:p] soc-min", "0-100", NULL } },
     { "[policy:p]\nmodule=critical-soc\ndebounce-sec=-1\n", { "[policy:p] debounce-sec", NULL } },
-    { "[policy:p]\nmodule=critical-soc\nabort-window-sec=0\n", { "[policy:p] abort-window-sec", NULL } },
-    { "[policy:p]\nmodule=critical-soc\nmax-data-gap-sec=604801\n", { "[policy:p] max-data-gap-sec", NULL } },
-    { "[policy:p]\nmodule=critical-soc\nrunning=1\n", { "[policy:p] running", "unknown key", NULL } },
-    { "[policy:p]\nmodule=critical-soc\ndevices=Ghost\n", { "[policy:p] devices", "'Ghost'", NULL } },
+    { "[policy:p]\nmodule=critical-soc\nabort-window-sec=0\n",
+      { "[policy:p] abort-window-sec", NULL } },
+    { "[policy:p]\nmodule=critical-soc\nmax-data-gap-sec=604801\n",
+      { "[policy:p] max-data-gap-sec", NULL } },
+    { "[policy:p]\nmodule=critical-soc\nrunning=1\n",
+      { "[policy:p] running", "unknown key", NULL } },
+    { "[policy:p]\nmodule=critical-soc\ndevices=Ghost\n",
+      { "[policy:p] devices", "'Ghost'", NULL } },
     { "[policy:p]\nmodule=critical-soc\nagents=ghost\n", { "[policy:p] agents", "'ghost'", NULL } },
   };
   guint i;
@@ -295,8 +302,10 @@ test_policy_module_keys (Fixture *f, gconstpointer data)
   for (i = 0; i < G_N_ELEMENTS (cases); i++)
     expect_error (f, cases[i].text, cases[i].frag);
   /* 0 is valid for debounce and cooldown, and seconds-scale timers are fine */
-  ok = load (f, "[policy:p]\nmodule=critical-soc\ndebounce-sec=0\ncooldown-sec=0\n"
-                "abort-window-sec=1\n", &error);
+  ok = load (f,
+             "[policy:p]\nmodule=critical-soc\ndebounce-sec=0\ncooldown-sec=0\n"
+             "abort-window-sec=1\n",
+             &error);
   g_assert_no_error (error);
   g_assert_nonnull (((EfpPolicyConfig *) ok->policies->pdata[0])->module_config);
 }
@@ -348,7 +357,7 @@ test_seed_env (Fixture *f, gconstpointer data)
   g_assert_cmpstr (c->mqtt.host, ==, "mosquitto.local");
   g_assert_null (c->mqtt.username);
   d = efp_config_find_device (c, "Study");
-  g_assert_cmpstrv (d->agents, ((const gchar *const[]) { "pc-study", "nas-study", NULL }));
+  g_assert_cmpstrv (d->agents, ((const gchar *const[]){ "pc-study", "nas-study", NULL }));
   g_assert_nonnull (efp_config_find_agent (c, "pc-office"));
   g_assert_nonnull (efp_config_find_device (c, "R631ZEB4WH000002"));
   g_assert_true (c->cloud.enabled);
@@ -371,8 +380,10 @@ test_seed_env_multiline_json (Fixture *f, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (EfpConfig) c =
-    load_env (f, "POLICY_SOC_MIN=15 # inline comment\nDEVICE_TO_AGENTS_JSON='{\n  \"A\": [\"a1\"],\n"
-                 "  \"B\": [\"b1\", \"b2\"]\n}'\nMQTT_HOST=127.0.0.1\n", &error);
+    load_env (f,
+              "POLICY_SOC_MIN=15 # inline comment\nDEVICE_TO_AGENTS_JSON='{\n  \"A\": [\"a1\"],\n"
+              "  \"B\": [\"b1\", \"b2\"]\n}'\nMQTT_HOST=127.0.0.1\n",
+              &error);
   g_assert_no_error (error);
   g_assert_cmpuint (g_strv_length (efp_config_find_device (c, "B")->agents), ==, 2);
   g_assert_cmpstr (c->mqtt.host, ==, "127.0.0.1");
@@ -387,7 +398,8 @@ test_seed_env_errors (Fixture *f, gconstpointer data)
     const gchar *text;
     const gchar *frag[3];
   } cases[] = {
-    { "POLICY_SOC_MIN=ten\n", { "line 1: POLICY_SOC_MIN: expected an integer 0-100, found 'ten'", NULL } },
+    { "POLICY_SOC_MIN=ten\n",
+      { "line 1: POLICY_SOC_MIN: expected an integer 0-100, found 'ten'", NULL } },
     { "MQTT_PORT=1883x\n", { "MQTT_PORT", "found '1883x'", NULL } },
     { "POLICY_DEBOUNCE_SEC=-5\n", { "POLICY_DEBOUNCE_SEC", NULL } },
     { "\n\nDEVICE_TO_AGENTS_JSON={\"A\":\n", { "line 3", "expected a JSON object", NULL } },

@@ -56,7 +56,7 @@ efp_test_session_new (const gchar *name, const gchar *grid_source, const gchar *
 
   g_assert_nonnull (vt);
   if (grid_source != NULL)
-    g_hash_table_insert (options, (gpointer) "grid-source", (gpointer)grid_source);
+    g_hash_table_insert (options, (gpointer) "grid-source", (gpointer) grid_source);
   s = efp_decoder_session_new (vt, &setup, &error);
   g_assert_no_error (error);
   return s;
@@ -132,8 +132,8 @@ weighted_pack_soc (const Expect *e)
   for (i = 0; i < EFP_READING_MAX_PACKS; i++)
     if (e->packs[i].present && !isnan (e->packs[i].soc))
       {
-        sum += e->packs[i].soc * (gdouble)e->packs[i].full;
-        w += (gdouble)e->packs[i].full;
+        sum += e->packs[i].soc * (gdouble) e->packs[i].full;
+        w += (gdouble) e->packs[i].full;
       }
   return w > 0 ? sum / w : NAN;
 }
@@ -201,27 +201,27 @@ expect_protobuf (const EfpTestVector *v, Expect *e)
   for (i = 0; i < bms->len; i++)
     {
       JsonObject *b = bms->pdata[i];
-      ExpectPack *p = expect_pack (e, (guint)json_object_get_int_member (b, "num"));
+      ExpectPack *p = expect_pack (e, (guint) json_object_get_int_member (b, "num"));
       if (!get_num (b, "f32_show_soc", &p->soc))
         get_num (b, "soc", &p->soc);
       get_num (b, "temp", &p->temp);
       if (get_num (b, "design_cap", &x))
-        p->design = (gint64)x;
+        p->design = (gint64) x;
       if (get_num (b, "full_cap", &x))
-        p->full = (gint64)x;
+        p->full = (gint64) x;
       if (get_num (b, "remain_cap", &x))
-        p->remain = (gint64)x;
+        p->remain = (gint64) x;
       if (get_num (b, "remain_time", &x))
         {
           p->check_remain = TRUE;
-          p->remain_minutes = x >= SENTINEL ? -1 : (gint)x;
+          p->remain_minutes = x >= SENTINEL ? -1 : (gint) x;
         }
     }
 
   /* SoC: the combined value, else CMS, else the pack mean (SPEC 7.1) */
-  if (!get_num (derived, "soc_pct", &e->soc) && !get_num (display, "cms_batt_soc", &e->soc)
-      && !get_num (get_obj (cms, "v1p0"), "f32_lcd_show_soc", &e->soc)
-      && !get_num (get_obj (cms, "v1p0"), "lcd_show_soc", &e->soc))
+  if (!get_num (derived, "soc_pct", &e->soc) && !get_num (display, "cms_batt_soc", &e->soc) &&
+      !get_num (get_obj (cms, "v1p0"), "f32_lcd_show_soc", &e->soc) &&
+      !get_num (get_obj (cms, "v1p0"), "lcd_show_soc", &e->soc))
     e->soc = weighted_pack_soc (e);
 
   /* grid (SPEC 7.2) */
@@ -244,17 +244,17 @@ expect_protobuf (const EfpTestVector *v, Expect *e)
 
   /* state and minutes to empty (SPEC 7.3) */
   e->check_state = TRUE;
-  if (get_num (display, "cms_chg_dsg_state", &x)
-      || get_num (get_obj (cms, "v1p3"), "sys_chg_dsg_state", &x))
-    e->state = (gint)x;
+  if (get_num (display, "cms_chg_dsg_state", &x) ||
+      get_num (get_obj (cms, "v1p3"), "sys_chg_dsg_state", &x))
+    e->state = (gint) x;
   state_from_derived (e, derived);
   e->check_remain = TRUE;
   if (e->state == 2)
     e->remain = -1;
-  else if (get_num (derived, "discharge_remaining_min", &x)
-           || get_num (display, "cms_dsg_rem_time", &x)
-           || get_num (get_obj (cms, "v1p0"), "dsg_remain_time", &x))
-    e->remain = x >= SENTINEL ? -1 : (gint)x;
+  else if (get_num (derived, "discharge_remaining_min", &x) ||
+           get_num (display, "cms_dsg_rem_time", &x) ||
+           get_num (get_obj (cms, "v1p0"), "dsg_remain_time", &x))
+    e->remain = x >= SENTINEL ? -1 : (gint) x;
 
   get_num (display, "pow_in_sum_w", &e->in_w);
   get_num (display, "pow_out_sum_w", &e->out_w);
@@ -289,12 +289,12 @@ expect_json (const EfpTestVector *v, Expect *e)
   while (json_object_iter_next (&iter, &key, &node))
     {
       const gchar *dot = strrchr (key, '.');
-      g_autofree gchar *prefix = g_strndup (key, (gsize)(dot - key));
+      g_autofree gchar *prefix = g_strndup (key, (gsize) (dot - key));
       gint index = json_pack_index (prefix);
       ExpectPack *p;
       if (index < 0)
         continue;
-      p = expect_pack (e, (guint)index);
+      p = expect_pack (e, (guint) index);
       x = json_node_get_double (node);
       if (g_str_equal (dot + 1, "f32ShowSoc"))
         p->soc = x;
@@ -303,15 +303,15 @@ expect_json (const EfpTestVector *v, Expect *e)
       else if (g_str_equal (dot + 1, "temp"))
         p->temp = x;
       else if (g_str_equal (dot + 1, "designCap"))
-        p->design = (gint64)x;
+        p->design = (gint64) x;
       else if (g_str_equal (dot + 1, "fullCap"))
-        p->full = (gint64)x;
+        p->full = (gint64) x;
       else if (g_str_equal (dot + 1, "remainCap"))
-        p->remain = (gint64)x;
+        p->remain = (gint64) x;
       else if (g_str_equal (dot + 1, "remainTime"))
         {
           p->check_remain = TRUE;
-          p->remain_minutes = x >= SENTINEL ? -1 : (gint)x;
+          p->remain_minutes = x >= SENTINEL ? -1 : (gint) x;
         }
     }
   if (!get_num (derived, "soc_pct", &e->soc))
@@ -328,8 +328,8 @@ expect_json (const EfpTestVector *v, Expect *e)
   get_num (fields, "pd.wattsInSum", &e->in_w);
   get_num (fields, "pd.wattsOutSum", &e->out_w);
   e->temp = hottest (e);
-  e->model = json_object_has_member (v->expected, "productType") ? efp_test_vector_model (v)
-                                                                 : g_strdup ("");
+  e->model =
+    json_object_has_member (v->expected, "productType") ? efp_test_vector_model (v) : g_strdup ("");
 }
 
 static void

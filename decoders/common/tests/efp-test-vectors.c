@@ -34,8 +34,8 @@ decode_text (const gchar *encoding, const gchar *text)
       guint8 *b = g_malloc (n);
       gsize i;
       for (i = 0; i < n; i++)
-        b[i] = (guint8)(g_ascii_xdigit_value (text[2 * i]) << 4
-                        | g_ascii_xdigit_value (text[2 * i + 1]));
+        b[i] = (guint8) (g_ascii_xdigit_value (text[2 * i]) << 4 |
+                         g_ascii_xdigit_value (text[2 * i + 1]));
       return g_bytes_new_take (b, n);
     }
   return g_bytes_new (text, strlen (text));
@@ -44,7 +44,7 @@ decode_text (const gchar *encoding, const gchar *text)
 static gint
 member_int (JsonObject *o, const gchar *key, gint def)
 {
-  return json_object_has_member (o, key) ? (gint)json_object_get_int_member (o, key) : def;
+  return json_object_has_member (o, key) ? (gint) json_object_get_int_member (o, key) : def;
 }
 
 GBytes *
@@ -60,7 +60,7 @@ efp_test_envelope_wrap (const guint8 *pdata, gsize len, gint src, gint cmd_func,
 
   if (xor)
     for (i = 0; i < len; i++)
-      copy[i] ^= (guint8)(seq & 0xff);
+      copy[i] ^= (guint8) (seq & 0xff);
   h.has_pdata = TRUE;
   h.pdata.data = copy;
   h.pdata.len = len;
@@ -73,7 +73,7 @@ efp_test_envelope_wrap (const guint8 *pdata, gsize len, gint src, gint cmd_func,
   h.has_cmd_id = TRUE;
   h.cmd_id = cmd_id;
   h.has_data_len = TRUE;
-  h.data_len = (gint)len;
+  h.data_len = (gint) len;
   h.has_enc_type = xor;
   h.enc_type = 1;
   h.has_seq = TRUE;
@@ -120,7 +120,7 @@ wrap_pdata (GBytes *pdata, JsonObject *logged)
 
   return efp_test_envelope_wrap (p, len, member_int (logged, "src", 0),
                                  member_int (logged, "cmdFunc", 0), member_int (logged, "cmdId", 0),
-                                 xor, (guint32)member_int (logged, "seq", 0),
+                                 xor, (guint32) member_int (logged, "seq", 0),
                                  member_int (logged, "productId", 0));
 }
 
@@ -128,7 +128,8 @@ GPtrArray *
 efp_test_vectors_load (const gchar *path, GError **error)
 {
   g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify)efp_test_vector_free);
+  g_autoptr (GPtrArray) out =
+    g_ptr_array_new_with_free_func ((GDestroyNotify) efp_test_vector_free);
   g_autofree gchar *default_path = NULL;
   JsonArray *arr;
   guint i;
@@ -159,8 +160,8 @@ efp_test_vectors_load (const gchar *path, GError **error)
       v->node = json_node_copy (json_object_get_member (o, "expected"));
       v->expected = json_node_get_object (v->node);
       if (g_str_equal (v->payload_kind, "pdata"))
-        v->payload
-            = wrap_pdata (v->raw, json_object_get_object_member (v->expected, "header_as_logged"));
+        v->payload =
+          wrap_pdata (v->raw, json_object_get_object_member (v->expected, "header_as_logged"));
       else
         v->payload = g_bytes_ref (v->raw);
       g_ptr_array_add (out, v);
@@ -196,5 +197,5 @@ gchar *
 efp_test_vector_model (const EfpTestVector *v)
 {
   const gchar *paren = strstr (v->device, " (");
-  return paren != NULL ? g_strndup (v->device, (gsize)(paren - v->device)) : g_strdup (v->device);
+  return paren != NULL ? g_strndup (v->device, (gsize) (paren - v->device)) : g_strdup (v->device);
 }

@@ -37,27 +37,27 @@ check_scalar (const gchar *where, const ProtobufCFieldDescriptor *fd, const void
   switch (fd->type)
     {
       case PROTOBUF_C_TYPE_FLOAT:
-        if (fabs (*(const float *)p - node_double (want)) > 1e-3)
-          fail ("%s.%s: %g, expected %g", where, fd->name, *(const float *)p, node_double (want));
+        if (fabs (*(const float *) p - node_double (want)) > 1e-3)
+          fail ("%s.%s: %g, expected %g", where, fd->name, *(const float *) p, node_double (want));
         break;
       case PROTOBUF_C_TYPE_INT32:
       case PROTOBUF_C_TYPE_ENUM:
-        g_assert_cmpint (*(const gint32 *)p, ==, (gint64)node_double (want));
+        g_assert_cmpint (*(const gint32 *) p, ==, (gint64) node_double (want));
         break;
       case PROTOBUF_C_TYPE_UINT32:
-        g_assert_cmpuint (*(const guint32 *)p, ==, (guint64)node_double (want));
+        g_assert_cmpuint (*(const guint32 *) p, ==, (guint64) node_double (want));
         break;
       case PROTOBUF_C_TYPE_UINT64:
-        g_assert_cmpuint (*(const guint64 *)p, ==, (guint64)node_double (want));
+        g_assert_cmpuint (*(const guint64 *) p, ==, (guint64) node_double (want));
         break;
       case PROTOBUF_C_TYPE_BOOL:
-        g_assert_cmpint (*(const protobuf_c_boolean *)p != 0, ==, node_double (want) != 0);
+        g_assert_cmpint (*(const protobuf_c_boolean *) p != 0, ==, node_double (want) != 0);
         break;
       case PROTOBUF_C_TYPE_STRING:
-        g_assert_cmpstr (*(const char *const *)p, ==, json_node_get_string (want));
+        g_assert_cmpstr (*(const char *const *) p, ==, json_node_get_string (want));
         break;
       case PROTOBUF_C_TYPE_MESSAGE:
-        check_message (where, *(const ProtobufCMessage *const *)p, json_node_get_object (want));
+        check_message (where, *(const ProtobufCMessage *const *) p, json_node_get_object (want));
         break;
       default:
         fail ("%s.%s: type %d not compared", where, fd->name, fd->type);
@@ -91,10 +91,10 @@ check_message (const gchar *where, const ProtobufCMessage *m, JsonObject *fields
   while (json_object_iter_next (&iter, &name, &want))
     {
       const ProtobufCFieldDescriptor *fd;
-      const guint8 *base = (const guint8 *)m;
+      const guint8 *base = (const guint8 *) m;
 
       if (g_ascii_isdigit (name[0]))
-        fd = protobuf_c_message_descriptor_get_field (m->descriptor, (unsigned)atoi (name));
+        fd = protobuf_c_message_descriptor_get_field (m->descriptor, (unsigned) atoi (name));
       else
         fd = protobuf_c_message_descriptor_get_field_by_name (m->descriptor, name);
       if (fd == NULL)
@@ -103,8 +103,8 @@ check_message (const gchar *where, const ProtobufCMessage *m, JsonObject *fields
       if (fd->label == PROTOBUF_C_LABEL_REPEATED)
         {
           JsonArray *a = json_node_get_array (want);
-          gsize n = *(const size_t *)(base + fd->quantifier_offset);
-          const guint8 *elems = *(const guint8 *const *)(base + fd->offset);
+          gsize n = *(const size_t *) (base + fd->quantifier_offset);
+          const guint8 *elems = *(const guint8 *const *) (base + fd->offset);
           guint i;
           g_assert_cmpuint (n, ==, json_array_get_length (a));
           for (i = 0; i < n; i++)
@@ -113,10 +113,10 @@ check_message (const gchar *where, const ProtobufCMessage *m, JsonObject *fields
         }
       if (fd->type == PROTOBUF_C_TYPE_STRING || fd->type == PROTOBUF_C_TYPE_MESSAGE)
         {
-          if (*(const void *const *)(base + fd->offset) == NULL)
+          if (*(const void *const *) (base + fd->offset) == NULL)
             fail ("%s: %s.%s absent", where, m->descriptor->short_name, fd->name);
         }
-      else if (!*(const protobuf_c_boolean *)(base + fd->quantifier_offset))
+      else if (!*(const protobuf_c_boolean *) (base + fd->quantifier_offset))
         fail ("%s: %s.%s absent", where, m->descriptor->short_name, fd->name);
       check_scalar (where, fd, base + fd->offset, want);
     }
@@ -251,7 +251,7 @@ test_bad_envelopes (void)
   for (i = 1; i < len; i++)
     expect_error (p, i, EFP_DECODER_ERROR_MALFORMED);
   expect_error (no_header, sizeof (no_header), EFP_DECODER_ERROR_MALFORMED);
-  expect_error ((const guint8 *)"{\"soc\": 5}", 10, EFP_DECODER_ERROR_MALFORMED);
+  expect_error ((const guint8 *) "{\"soc\": 5}", 10, EFP_DECODER_ERROR_MALFORMED);
 
   /* a wrong XOR key turns the payload into garbage the schema refuses */
   for (i = 0; i + 1 < len; i++)

@@ -48,7 +48,7 @@ test_longest_prefix (void)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (EfpModelTable) t = efp_model_table_new_from_data (
-      "serial R6 river2 Generic\nserial R631 river3plus  RIVER   3\tPlus\n", -1, "t", &error);
+    "serial R6 river2 Generic\nserial R631 river3plus  RIVER   3\tPlus\n", -1, "t", &error);
   g_assert_no_error (error);
   g_assert_cmpstr (efp_model_table_lookup_serial (t, "R6310")->model, ==, "RIVER 3 Plus");
   g_assert_cmpstr (efp_model_table_lookup_serial (t, "R621")->model, ==, "Generic");

@@ -48,7 +48,7 @@ feed_bad (EfpDecoderSession *s, const gchar *text, gsize len, gint code, const g
   EfpReading before = *efp_decoder_session_get_reading (s);
   g_autoptr (GError) error = NULL;
 
-  g_assert_false (efp_decoder_session_feed (s, (const guint8 *)text, len, 1, &error));
+  g_assert_false (efp_decoder_session_feed (s, (const guint8 *) text, len, 1, &error));
   g_assert_nonnull (error);
   g_test_message ("%s", error->message);
   g_assert_true (error->domain == EFP_DECODER_ERROR);
@@ -94,8 +94,8 @@ test_delta3_grid (void)
   static const guint8 runtime_230v[] = { 0xa5, 0x04, 0x00, 0x00, 0x66, 0x43 }; /* 68: 230 V */
   static const guint8 flag0[] = { 0xd0, 0x0c, 0x00 };                          /* 202: 0 */
   g_autoptr (EfpDecoderSession) s = efp_test_session_new ("delta", NULL, NULL);
-  g_autoptr (GBytes) volts
-      = efp_test_envelope_wrap (runtime_230v, 6, 2, 254, 22, TRUE, 10465, 19713);
+  g_autoptr (GBytes) volts =
+    efp_test_envelope_wrap (runtime_230v, 6, 2, 254, 22, TRUE, 10465, 19713);
   g_autoptr (GBytes) unplugged = efp_test_envelope_wrap (flag0, 3, 2, 254, 21, TRUE, 10466, 19713);
   const EfpReading *r;
 
@@ -200,8 +200,8 @@ test_open_api_shapes (void)
   g_assert_cmpint (r->grid_connected, ==, EFP_TRISTATE_TRUE);
   r = feed_json (s, "{\"moduleType\":1,\"params\":{\"wattsOutSum\":12}}");
   g_assert_cmpfloat_with_epsilon (r->output_watts, 12, 1e-3);
-  r = feed_json (s,
-                 "{\"cmdId\":1,\"cmdFunc\":20,\"addr\":\"iot\",\"param\":{\"pd.wattsInSum\":9}}");
+  r =
+    feed_json (s, "{\"cmdId\":1,\"cmdFunc\":20,\"addr\":\"iot\",\"param\":{\"pd.wattsInSum\":9}}");
   g_assert_cmpfloat_with_epsilon (r->input_watts, 9, 1e-3);
   /* HTTP quota/all: dotted keys directly under data */
   r = feed_json (s, "{\"code\":\"0\",\"message\":\"Success\",\"data\":{\"bms_emsStatus."
@@ -277,8 +277,8 @@ test_probe (void)
   g_assert_cmpint (r2->probe (NULL, p, len), ==, EFP_PROBE_NO);
   p = g_bytes_get_data (vec ("river2pro_latest_quotas_ac_charging"), &len);
   g_assert_cmpint (d->probe (NULL, p, len), ==, EFP_PROBE_NO);
-  g_assert_cmpint (d->probe (NULL, (const guint8 *)v1, strlen (v1)), ==, EFP_PROBE_LIKELY);
-  g_assert_cmpint (r2->probe (NULL, (const guint8 *)v1, strlen (v1)), ==, EFP_PROBE_NO);
+  g_assert_cmpint (d->probe (NULL, (const guint8 *) v1, strlen (v1)), ==, EFP_PROBE_LIKELY);
+  g_assert_cmpint (r2->probe (NULL, (const guint8 *) v1, strlen (v1)), ==, EFP_PROBE_NO);
   g_assert_cmpint (d->probe ("DCEBZ8ZE307XXX", NULL, 0), ==, EFP_PROBE_SURE);
   g_assert_cmpint (d->probe ("R621ZEB", NULL, 0), ==, EFP_PROBE_NO);
   p = g_bytes_get_data (vec ("deltapro3_bms_heartbeat_a"), &len);

@@ -61,7 +61,7 @@ test_key_family (void)
   g_assert_true (isnan (r->soc));
   g_assert_false (r->packs[0].present);
   g_assert_cmpstr (r->model, ==, "RIVER 2");
-  g_assert_cmpint (vt->probe (NULL, (const guint8 *)v1, strlen (v1)), ==, EFP_PROBE_NO);
+  g_assert_cmpint (vt->probe (NULL, (const guint8 *) v1, strlen (v1)), ==, EFP_PROBE_NO);
   g_assert_cmpint (vt->probe ("R521ZEB", NULL, 0), ==, EFP_PROBE_SURE);
   g_assert_null (vt->option_keys);
   g_assert_false (efp_decoder_session_feed (s, pb, sizeof (pb), 1, &error));

@@ -303,8 +303,8 @@ test_bad_frames (void)
   feed_bad (s, big, 200 * 1024, EFP_DECODER_ERROR_INVALID);
   feed_bad (s, garbage, sizeof (garbage), EFP_DECODER_ERROR_MALFORMED);
   feed_bad (s, garbage + 4, 1, EFP_DECODER_ERROR_MALFORMED);
-  feed_bad (s, (const guint8 *)json, strlen (json), EFP_DECODER_ERROR_UNSUPPORTED);
-  feed_bad (s, (const guint8 *)"0a1c10", 6, EFP_DECODER_ERROR_MALFORMED); /* hex text */
+  feed_bad (s, (const guint8 *) json, strlen (json), EFP_DECODER_ERROR_UNSUPPORTED);
+  feed_bad (s, (const guint8 *) "0a1c10", 6, EFP_DECODER_ERROR_MALFORMED); /* hex text */
 
   /* wrong XOR: the seq low byte (the key) off by one */
   for (i = 0; i + 1 < full_len; i++)
@@ -377,7 +377,7 @@ test_probe_and_model (void)
   g_assert_cmpint (vt->probe ("R631ZEB4XXXX", NULL, 0), ==, EFP_PROBE_SURE);
   g_assert_cmpint (vt->probe ("P231ZEB4XXXX", p, len), ==, EFP_PROBE_NO);
   g_assert_cmpint (vt->probe (NULL, p, len), ==, EFP_PROBE_SURE); /* BMS type 68 */
-  g_assert_cmpint (vt->probe (NULL, (const guint8 *)"{\"pd.soc\":1}", 12), ==, EFP_PROBE_NO);
+  g_assert_cmpint (vt->probe (NULL, (const guint8 *) "{\"pd.soc\":1}", 12), ==, EFP_PROBE_NO);
   g_assert_cmpint (vt->probe (NULL, p, 0), ==, EFP_PROBE_NO);
 
   /* the model from the setup (config or serial prefix) is never renamed */

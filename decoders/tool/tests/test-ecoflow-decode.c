@@ -35,18 +35,18 @@ run (Run *r, const gchar *stdin_text, ...)
   const gchar *arg;
   va_list ap;
 
-  g_ptr_array_add (argv, (gpointer)ECOFLOW_DECODE_PATH);
+  g_ptr_array_add (argv, (gpointer) ECOFLOW_DECODE_PATH);
   g_ptr_array_add (argv, (gpointer) "--plugin-dir");
-  g_ptr_array_add (argv, (gpointer)g_getenv ("EFP_PLUGIN_DIR"));
+  g_ptr_array_add (argv, (gpointer) g_getenv ("EFP_PLUGIN_DIR"));
   va_start (ap, stdin_text);
   while ((arg = va_arg (ap, const gchar *)) != NULL)
-    g_ptr_array_add (argv, (gpointer)arg);
+    g_ptr_array_add (argv, (gpointer) arg);
   va_end (ap);
   g_ptr_array_add (argv, NULL);
 
-  p = g_subprocess_newv ((const gchar *const *)argv->pdata,
-                         G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE
-                             | G_SUBPROCESS_FLAGS_STDERR_PIPE,
+  p = g_subprocess_newv ((const gchar *const *) argv->pdata,
+                         G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                           G_SUBPROCESS_FLAGS_STDERR_PIPE,
                          &error);
   g_assert_no_error (error);
   g_assert_true (g_subprocess_communicate_utf8 (p, stdin_text != NULL ? stdin_text : "", NULL,
@@ -90,7 +90,7 @@ vector_line (const gchar *name, const gchar *as)
       /* one line per frame */
       g_autoptr (JsonParser) parser = json_parser_new ();
       g_autoptr (JsonGenerator) gen = json_generator_new ();
-      g_assert_true (json_parser_load_from_data (parser, (const gchar *)p, (gssize)len, NULL));
+      g_assert_true (json_parser_load_from_data (parser, (const gchar *) p, (gssize) len, NULL));
       json_generator_set_root (gen, json_parser_get_root (parser));
       return json_generator_to_data (gen, NULL);
     }
@@ -197,7 +197,7 @@ test_raw_tag27 (void)
   const guint8 *p = g_bytes_get_data (v->payload, &len);
   JsonObject *o;
 
-  g_assert_true (g_file_set_contents (path, (const gchar *)p, (gssize)len, NULL));
+  g_assert_true (g_file_set_contents (path, (const gchar *) p, (gssize) len, NULL));
   run (&r, NULL, "--raw", "--serial", "R631ZEB4X", "--grid-source", "tag27", path, NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_cmpuint (g_strv_length (r.lines), ==, 1);
@@ -208,7 +208,7 @@ test_raw_tag27 (void)
   g_assert_cmpfloat_with_epsilon (json_object_get_double_member (o, "soc"), 64.0, 1e-3);
 
   /* half a frame: refused, exit 65 */
-  g_assert_true (g_file_set_contents (path, (const gchar *)p, (gssize)len / 2, NULL));
+  g_assert_true (g_file_set_contents (path, (const gchar *) p, (gssize) len / 2, NULL));
   run (&bad, NULL, "--raw", path, NULL);
   g_assert_cmpint (bad.status, ==, 65);
   g_assert_cmpuint (g_strv_length (bad.lines), ==, 0);

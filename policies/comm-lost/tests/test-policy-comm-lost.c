@@ -74,8 +74,8 @@ test_config_errors (void)
 
   for (i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      g_autofree gchar *msg
-          = harness_config_error (efp_policy_module_query (), cases[i].key, cases[i].value);
+      g_autofree gchar *msg =
+        harness_config_error (efp_policy_module_query (), cases[i].key, cases[i].value);
       g_assert_cmpstr (msg, ==, cases[i].message);
     }
 }
@@ -156,7 +156,7 @@ test_estimate_by_station (void)
   harness_idle_until (h, 200);
   g_assert_cmpint (h->verdict.deadline_us, ==, HARNESS_AT (1450));
   g_assert_nonnull (
-      strstr (harness_event (h, EFP_POLICY_EVENT_TIMER_START, 0)->detail, "(station)"));
+    strstr (harness_event (h, EFP_POLICY_EVENT_TIMER_START, 0)->detail, "(station)"));
   harness_idle_until (h, 1450);
   g_assert_cmpuint (harness_count (h, EFP_POLICY_EVENT_SHUTDOWN), ==, 1);
   g_assert_cmpfloat (harness_event_time (h, EFP_POLICY_EVENT_SHUTDOWN, 0), ==, 1450);

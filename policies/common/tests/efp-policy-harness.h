@@ -12,9 +12,9 @@
 #include "efp-policy.h"
 
 /* 2026-01-01 00:00:00 UTC: a realistic wall clock, far from 0 ("never") */
-#define HARNESS_T0_US (G_GINT64_CONSTANT (1767225600) * G_USEC_PER_SEC)
-#define HARNESS_AT(sec) (HARNESS_T0_US + (gint64)((sec) * (gdouble)G_USEC_PER_SEC))
-#define HARNESS_SEC(us) ((gdouble)((us)-HARNESS_T0_US) / G_USEC_PER_SEC)
+#define HARNESS_T0_US   (G_GINT64_CONSTANT (1767225600) * G_USEC_PER_SEC)
+#define HARNESS_AT(sec) (HARNESS_T0_US + (gint64) ((sec) * (gdouble) G_USEC_PER_SEC))
+#define HARNESS_SEC(us) ((gdouble) ((us) -HARNESS_T0_US) / G_USEC_PER_SEC)
 
 typedef struct
 {
@@ -64,8 +64,8 @@ harness_new (const EfpPolicyVTable *vt, const gchar *options, gdouble capacity_w
   Harness *h = g_new0 (Harness, 1);
   g_autoptr (GKeyFile) kf = g_key_file_new ();
   g_autoptr (GError) error = NULL;
-  g_autofree gchar *text
-      = g_strdup_printf ("[policy:test]\nmodule=%s\n%s", vt->name, options != NULL ? options : "");
+  g_autofree gchar *text =
+    g_strdup_printf ("[policy:test]\nmodule=%s\n%s", vt->name, options != NULL ? options : "");
 
   g_assert_true (g_key_file_load_from_data (kf, text, -1, G_KEY_FILE_NONE, &error));
   h->vt = vt;

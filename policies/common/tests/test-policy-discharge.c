@@ -3,14 +3,14 @@
 
 #include "efp-policy-discharge.h"
 
-#define SEC(s) ((gint64)(s)*G_USEC_PER_SEC)
+#define SEC(s) ((gint64) (s) *G_USEC_PER_SEC)
 
 static void
 feed (EfpPolicyState *st, EfpReading *r, EfpTristate grid, gdouble soc, gdouble t)
 {
   r->grid_connected = grid;
   r->soc = soc;
-  efp_policy_discharge_update (st, r, SEC (1000000) + (gint64)(t * G_USEC_PER_SEC));
+  efp_policy_discharge_update (st, r, SEC (1000000) + (gint64) (t * G_USEC_PER_SEC));
 }
 
 static void

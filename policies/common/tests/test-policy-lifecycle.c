@@ -472,7 +472,7 @@ test_unknown_phase_resets (void)
 {
   g_autoptr (Harness) h = probe_new (NULL);
 
-  h->state.phase = (EfpPolicyPhase)42;
+  h->state.phase = (EfpPolicyPhase) 42;
   h->state.armed_since_us = HARNESS_AT (-5000);
   harness_frame (h, 0, LOST, 8);
   g_assert_cmpint (h->state.phase, ==, EFP_POLICY_PHASE_ARMED);

@@ -19,9 +19,10 @@ static void
 test_keys_and_defaults (void)
 {
   const EfpPolicyVTable *vt = efp_policy_module_query ();
-  static const gchar *const want[]
-      = { "soc-min",          "debounce-sec",       "cooldown-sec", "abort-window-sec",
-          "max-data-gap-sec", "shutdown-delay-sec", "dry-run",      NULL };
+  static const gchar *const want[] = { "soc-min",          "debounce-sec",
+                                       "cooldown-sec",     "abort-window-sec",
+                                       "max-data-gap-sec", "shutdown-delay-sec",
+                                       "dry-run",          NULL };
   g_autofree gchar *dump = harness_dump_defaults (vt);
   g_autoptr (GKeyFile) kf = g_key_file_new ();
   g_autofree gchar *dry_run = NULL;
@@ -29,7 +30,8 @@ test_keys_and_defaults (void)
   guint i;
 
   g_assert_cmpstr (vt->name, ==, "critical-soc");
-  g_assert_cmpuint (g_strv_length ((gchar **)vt->option_keys), ==, g_strv_length ((gchar **)want));
+  g_assert_cmpuint (g_strv_length ((gchar **) vt->option_keys), ==,
+                    g_strv_length ((gchar **) want));
   for (i = 0; want[i] != NULL; i++)
     g_assert_cmpstr (vt->option_keys[i], ==, want[i]);
 
@@ -105,8 +107,8 @@ test_config_errors (void)
 
   for (i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      g_autofree gchar *msg
-          = harness_config_error (efp_policy_module_query (), cases[i].key, cases[i].value);
+      g_autofree gchar *msg =
+        harness_config_error (efp_policy_module_query (), cases[i].key, cases[i].value);
       g_assert_cmpstr (msg, ==, cases[i].message);
     }
 }
@@ -195,7 +197,7 @@ test_single_frame_grid_flicker (void)
 
   /* on mains with a low battery; now and then one frame claims the grid is gone */
   for (t = 0; t < 3600; t += 5)
-    harness_frame (h, t, ((gint)t % 200) == 0 ? LOST : GRID, 6);
+    harness_frame (h, t, ((gint) t % 200) == 0 ? LOST : GRID, 6);
   g_assert_cmpuint (harness_count (h, EFP_POLICY_EVENT_SHUTDOWN), ==, 0);
   g_assert_cmpuint (harness_count (h, EFP_POLICY_EVENT_TIMER_START), ==, 18);
   g_assert_cmpuint (harness_count (h, EFP_POLICY_EVENT_TIMER_ABORT), ==, 18);
@@ -231,7 +233,7 @@ test_soc_noise_before_trigger_restarts_timer (void)
 
   /* 9, 11, 9, 11 every 60 s: never 180 s in a row, never a shutdown */
   for (t = 0; t < 1800; t += 60)
-    harness_frame (h, t, LOST, ((gint)t / 60) % 2 == 0 ? 9 : 11);
+    harness_frame (h, t, LOST, ((gint) t / 60) % 2 == 0 ? 9 : 11);
   g_assert_cmpuint (harness_count (h, EFP_POLICY_EVENT_SHUTDOWN), ==, 0);
   g_assert_cmpuint (harness_count (h, EFP_POLICY_EVENT_TIMER_START), ==, 15);
   g_assert_cmpstr (harness_event (h, EFP_POLICY_EVENT_TIMER_ABORT, 0)->detail, ==,

@@ -27,9 +27,10 @@ static void
 test_keys_and_defaults (void)
 {
   const EfpPolicyVTable *vt = efp_policy_module_query ();
-  static const gchar *const want[]
-      = { "runtime-min-minutes", "debounce-sec",       "cooldown-sec", "abort-window-sec",
-          "max-data-gap-sec",    "shutdown-delay-sec", "dry-run",      NULL };
+  static const gchar *const want[] = {
+    "runtime-min-minutes", "debounce-sec",       "cooldown-sec", "abort-window-sec",
+    "max-data-gap-sec",    "shutdown-delay-sec", "dry-run",      NULL
+  };
   g_autofree gchar *dump = harness_dump_defaults (vt);
   guint i;
 
@@ -73,8 +74,8 @@ test_config_errors (void)
 
   for (i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      g_autofree gchar *msg
-          = harness_config_error (efp_policy_module_query (), cases[i].key, cases[i].value);
+      g_autofree gchar *msg =
+        harness_config_error (efp_policy_module_query (), cases[i].key, cases[i].value);
       g_assert_cmpstr (msg, ==, cases[i].message);
     }
 }
@@ -86,7 +87,7 @@ test_station_estimate (void)
   gdouble t;
 
   for (t = 0; t < 600; t += 10)
-    station_frame (h, t, LOST, 40 - (gint)(t / 20)); /* 40 .. 11 */
+    station_frame (h, t, LOST, 40 - (gint) (t / 20)); /* 40 .. 11 */
   g_assert_cmpuint (h->events->len, ==, 0);
   station_frame (h, 600, LOST, 10); /* not below 10 */
   g_assert_cmpuint (h->events->len, ==, 0);
@@ -95,7 +96,7 @@ test_station_estimate (void)
   g_assert_cmpstr (harness_event (h, EFP_POLICY_EVENT_TIMER_START, 0)->detail, ==,
                    "on battery, 9 min left (station) < 10, shutdown in 180 s");
   for (t = 620; t < 790; t += 10)
-    station_frame (h, t, LOST, 9 - (gint)((t - 610) / 60));
+    station_frame (h, t, LOST, 9 - (gint) ((t - 610) / 60));
   g_assert_cmpuint (harness_count (h, EFP_POLICY_EVENT_SHUTDOWN), ==, 0);
   station_frame (h, 790, LOST, 6);
   g_assert_cmpuint (harness_count (h, EFP_POLICY_EVENT_SHUTDOWN), ==, 1);
@@ -235,7 +236,7 @@ test_noisy_soc_gives_no_slope (void)
 
   /* SoC hopping between 10 and 11 is not a discharge */
   for (t = 0; t < 1800; t += 10)
-    harness_frame (h, t, LOST, ((gint)t / 10) % 2 == 0 ? 11 : 10);
+    harness_frame (h, t, LOST, ((gint) t / 10) % 2 == 0 ? 11 : 10);
   g_assert_cmpuint (h->events->len, ==, 0);
 }
 
