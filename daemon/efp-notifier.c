@@ -132,7 +132,7 @@ host_is_loopback (const gchar *host)
 }
 
 /* What a config error shows of a URL: scheme and host only, since the path of a
- * webhook or ntfy topic is often the only secret protecting it. */
+ * webhook or ntfy topic (or a user:password@) is often the only secret protecting it. */
 static gchar *
 url_for_error (const gchar *url)
 {
@@ -142,7 +142,8 @@ url_for_error (const gchar *url)
   if (uri == NULL || g_uri_get_host (uri) == NULL)
     return g_strdup (url);
   path = g_uri_get_path (uri);
-  if ((path == NULL || *path == '\0' || g_str_equal (path, "/")) && g_uri_get_query (uri) == NULL)
+  if ((path == NULL || *path == '\0' || g_str_equal (path, "/")) && g_uri_get_query (uri) == NULL &&
+      g_uri_get_userinfo (uri) == NULL)
     return g_strdup (url);
   return g_strdup_printf ("%s://%s/...", g_uri_get_scheme (uri), g_uri_get_host (uri));
 }

@@ -702,6 +702,9 @@ test_config_errors (Fixture *f, gconstpointer data)
       "'http://ntfy.sh/...'" },
     { "[notify]\nwebhook-url=ftp://example.org/hook\n",
       "[notify] webhook-url: expected an https:// URL, found 'ftp://example.org/...'" },
+    { "[notify]\nwebhook-url=http://user:efp-secret-part@example.org\n",
+      "[notify] webhook-url: expected an https:// URL (http:// only to a loopback host), found "
+      "'http://example.org/...'" },
     { "[notify]\nwebhook-url=not a url\n",
       "[notify] webhook-url: expected an https:// URL, found 'not a url'" },
     { "[notify]\npushover-token-file=@P@\npushover-user=" PUSHOVER_USER
@@ -769,6 +772,13 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  /* the loopback servers are reached directly, whatever proxy the environment names */
+  g_unsetenv ("http_proxy");
+  g_unsetenv ("https_proxy");
+  g_unsetenv ("HTTP_PROXY");
+  g_unsetenv ("HTTPS_PROXY");
+  g_unsetenv ("all_proxy");
+  g_unsetenv ("ALL_PROXY");
   log_text = g_string_new (NULL);
   g_log_set_writer_func (test_log_writer, NULL, NULL);
 
