@@ -16,6 +16,7 @@
 #include "efp-dispatcher.h"
 #include "efp-group.h"
 #include "efp-log.h"
+#include "efp-metrics.h"
 #include "efp-mqtt-client.h"
 #include "efp-nut-server.h"
 #include "efp-policy-runner.h"
@@ -43,6 +44,7 @@ struct _EfpDaemon
   EfpDbusService *dbus;    /* NULL with --no-dbus */
   EfpCloud *cloud;         /* NULL unless [cloud] enabled */
   EfpNutServer *nut;       /* NULL unless [nut] enabled */
+  EfpMetrics *metrics;     /* NULL unless a [metrics] group exists */
   GHashTable *republished; /* payload hashes we put on the raw topics ourselves */
   GQueue outbox;           /* commands waiting for the broker (OutboxItem*) */
 
@@ -100,6 +102,8 @@ publish_event (EfpDaemon *self, const gchar *device, const gchar *policy, const 
   json_generator_set_root (gen, root);
   json = json_generator_to_data (gen, NULL);
   publish (self, topic, json, 1, FALSE);
+  if (self->metrics != NULL)
+    efp_metrics_count_event (self->metrics, event);
   if (self->dbus != NULL)
     efp_dbus_service_add_event (self->dbus, g_get_real_time () / G_USEC_PER_SEC, device, policy,
                                 event, detail);
@@ -112,12 +116,14 @@ publish_device (EfpDaemon *self, EfpDevice *dev)
   g_autofree gchar *topic =
     g_strdup_printf ("%s/%s/json/state", self->config->mqtt.state_prefix, dev->name);
   publish (self, topic, json, 1, TRUE);
-  if (self->dbus != NULL || self->nut != NULL)
+  if (self->dbus != NULL || self->nut != NULL || self->metrics != NULL)
     {
       EfpReadingMeta meta;
       efp_device_meta (dev, &meta);
       if (self->dbus != NULL)
         efp_dbus_service_update_device (self->dbus, &dev->reading, &meta);
+      if (self->metrics != NULL)
+        efp_metrics_update_device (self->metrics, &dev->reading, &meta);
       nut_update (self, &dev->reading, &meta, FALSE);
     }
 }
@@ -164,6 +170,10 @@ nut_update (EfpDaemon *self, const EfpReading *r, const EfpReadingMeta *meta, gb
 static void
 update_manager (EfpDaemon *self)
 {
+  if (self->metrics != NULL)
+    efp_metrics_set_connected (self->metrics,
+                               self->mqtt != NULL && efp_mqtt_client_is_connected (self->mqtt),
+                               self->cloud != NULL && efp_cloud_is_connected (self->cloud));
   if (self->dbus != NULL)
     efp_dbus_service_set_manager (
       self->dbus, self->mqtt != NULL && efp_mqtt_client_is_connected (self->mqtt),
@@ -179,9 +189,12 @@ update_policy_dbus (EfpDaemon *self, EfpPolicyRunner *r)
   GHashTableIter it;
   gpointer k;
 
+  phase = efp_policy_runner_summary (r, &deadline);
+  if (self->metrics != NULL)
+    efp_metrics_update_policy (self->metrics, r->config->name, efp_policy_phase_to_string (phase),
+                               deadline);
   if (self->dbus == NULL)
     return;
-  phase = efp_policy_runner_summary (r, &deadline);
   if (r->config->devices != NULL && r->config->devices[0] != NULL)
     {
       guint i;
@@ -270,6 +283,8 @@ publish_group (EfpDaemon *self, const EfpGroupConfig *g)
   publish (self, topic, json, 1, TRUE);
   if (self->dbus != NULL)
     efp_dbus_service_update_device (self->dbus, &r, &meta);
+  if (self->metrics != NULL)
+    efp_metrics_update_device (self->metrics, &r, &meta);
   nut_update (self, &r, &meta, TRUE);
 }
 
@@ -635,8 +650,12 @@ handle_frame (EfpDaemon *self, const gchar *sn, GBytes *payload)
     {
       g_warning ("dropped frame for %s (%" G_GSIZE_FORMAT " bytes): %s", efp_log_redact (sn), len,
                  error->message);
+      if (self->metrics != NULL)
+        efp_metrics_count_frame (self->metrics, dev->name, FALSE);
       return;
     }
+  if (self->metrics != NULL)
+    efp_metrics_count_frame (self->metrics, dev->name, TRUE);
   note_grid_change (self, dev);
   arm_stale_timer (self, dev);
   publish_device (self, dev);
@@ -852,6 +871,8 @@ static void
 dispatch_agent_changed (gpointer user_data, const EfpAgentInfo *a)
 {
   EfpDaemon *self = user_data;
+  if (self->metrics != NULL)
+    efp_metrics_update_agent (self->metrics, a->id, a->online, a->last_seen_us);
   if (self->dbus != NULL)
     efp_dbus_service_update_agent (self->dbus, a->id, a->online, (guint64) a->last_seen_us,
                                    a->last_command_id, a->last_result);
@@ -866,6 +887,8 @@ dispatch_command_sent (gpointer user_data, const gchar *agent, const gchar *id, 
                        (gchar *) policy, (gchar *) device, issued_at };
   efp_state_file_add_command (self->state, &c);
   save_state (self);
+  if (self->metrics != NULL)
+    efp_metrics_count_command (self->metrics, action);
 }
 
 /* ---- cloud --------------------------------------------------------------------------- */
@@ -944,23 +967,28 @@ dbus_reload (gpointer user_data, GError **error)
 }
 
 static void
-dbus_publish_everything (EfpDaemon *self)
+sinks_publish_everything (EfpDaemon *self)
 {
   GHashTableIter it;
   gpointer v;
   GList *agents, *l;
   guint i;
 
-  if (self->dbus == NULL)
-    return;
+  /* D-Bus, NUT and metrics learn every device, group, policy and agent */
   update_manager (self);
   g_hash_table_iter_init (&it, self->devices);
   while (g_hash_table_iter_next (&it, NULL, &v))
     {
       EfpReadingMeta meta;
       efp_device_meta (v, &meta);
-      efp_dbus_service_update_device (self->dbus, &((EfpDevice *) v)->reading, &meta);
+      if (self->dbus != NULL)
+        efp_dbus_service_update_device (self->dbus, &((EfpDevice *) v)->reading, &meta);
+      if (self->metrics != NULL && ((EfpDevice *) v)->last_frame_us > 0)
+        efp_metrics_update_device (self->metrics, &((EfpDevice *) v)->reading, &meta);
+      nut_update (self, &((EfpDevice *) v)->reading, &meta, FALSE);
     }
+  for (i = 0; i < self->config->groups->len; i++)
+    publish_group (self, self->config->groups->pdata[i]);
   for (i = 0; i < self->runners->len; i++)
     update_policy_dbus (self, self->runners->pdata[i]);
   agents = efp_dispatcher_list_agents (self->dispatcher);
@@ -979,6 +1007,7 @@ start_nut (EfpDaemon *self, GError **error)
   if (!efp_nut_server_start (self->nut, error))
     {
       g_clear_pointer (&self->nut, efp_nut_server_free);
+      g_clear_pointer (&self->metrics, efp_metrics_free);
       return FALSE;
     }
   return TRUE;
@@ -992,7 +1021,6 @@ start_dbus (EfpDaemon *self)
     return;
   self->dbus = efp_dbus_service_new (self->options.bus_type, &handlers, self);
   efp_dbus_service_start (self->dbus);
-  dbus_publish_everything (self);
 }
 
 /* ---- lifecycle ----------------------------------------------------------------------- */
@@ -1141,6 +1169,7 @@ EfpDaemon *
 efp_daemon_new (const EfpDaemonOptions *options, GError **error)
 {
   g_autoptr (EfpDaemon) self = g_object_new (EFP_TYPE_DAEMON, NULL);
+  g_autoptr (GError) local = NULL;
   EfpDispatcherCallbacks cb = { dispatch_publish, dispatch_agent_changed, dispatch_command_sent };
 
   self->options = *options;
@@ -1167,6 +1196,12 @@ efp_daemon_new (const EfpDaemonOptions *options, GError **error)
   if (self->config->nut.enabled &&
       (self->nut = efp_nut_server_new (&self->config->nut, error)) == NULL)
     return NULL;
+  self->metrics = efp_metrics_new_from_keyfile (self->config->keyfile, &local);
+  if (local != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return NULL;
+    }
   self->state_path = g_strdup (self->state_file_override != NULL ? self->state_file_override
                                                                  : self->config->state_file);
   self->dispatcher = efp_dispatcher_new (&cb, self);
@@ -1208,7 +1243,14 @@ efp_daemon_start (EfpDaemon *self, GError **error)
       g_warning ("NUT server not available: %s", local->message);
       g_clear_error (&local);
     }
+  if (self->metrics != NULL && !efp_metrics_start (self->metrics, &local))
+    {
+      g_warning ("metrics not served: %s", local->message);
+      g_clear_error (&local);
+      g_clear_pointer (&self->metrics, efp_metrics_free);
+    }
   start_dbus (self);
+  sinks_publish_everything (self);
   self->started = TRUE;
   if (self->config->dry_run)
     g_message ("dry run: commands carry \"dry_run\": true and agents only log them");
@@ -1283,7 +1325,7 @@ efp_daemon_reload (EfpDaemon *self, GError **error)
         efp_state_file_set_policy (self->state, r->config->name, ((EfpPolicyTarget *) tv)->name,
                                    &((EfpPolicyTarget *) tv)->state);
     }
-  for (i = 0; self->dbus != NULL && i < self->runners->len; i++)
+  for (i = 0; i < self->runners->len; i++)
     {
       EfpPolicyRunner *r = self->runners->pdata[i];
       guint j;
@@ -1291,8 +1333,10 @@ efp_daemon_reload (EfpDaemon *self, GError **error)
       for (j = 0; j < fresh->policies->len; j++)
         kept = kept ||
                g_str_equal (((EfpPolicyConfig *) fresh->policies->pdata[j])->name, r->config->name);
-      if (!kept)
+      if (!kept && self->dbus != NULL)
         efp_dbus_service_remove_policy (self->dbus, r->config->name);
+      if (!kept && self->metrics != NULL)
+        efp_metrics_remove_policy (self->metrics, r->config->name);
     }
   g_ptr_array_set_size (self->runners, 0);
   efp_config_free (self->config);
@@ -1323,6 +1367,16 @@ efp_daemon_reload (EfpDaemon *self, GError **error)
       if (self->started && !start_cloud (self, error))
         return FALSE;
     }
+  /* metrics follow [metrics]: a changed address means a new server (counters restart) */
+  g_clear_pointer (&self->metrics, efp_metrics_free);
+  {
+    g_autoptr (GError) merr = NULL;
+    self->metrics = efp_metrics_new_from_keyfile (self->config->keyfile, &merr);
+    if (self->metrics != NULL && self->started && !efp_metrics_start (self->metrics, &merr))
+      g_clear_pointer (&self->metrics, efp_metrics_free);
+    if (merr != NULL)
+      g_warning ("metrics not served: %s", merr->message);
+  }
   if (self->nut != NULL || self->config->nut.enabled)
     {
       g_autoptr (GError) nerr = NULL;
@@ -1335,7 +1389,7 @@ efp_daemon_reload (EfpDaemon *self, GError **error)
         g_warning ("NUT server not available: %s", nerr->message);
       republish_all (self);
     }
-  dbus_publish_everything (self);
+  sinks_publish_everything (self);
   g_message ("configuration reloaded");
   return TRUE;
 }

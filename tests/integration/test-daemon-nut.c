@@ -95,6 +95,70 @@ test_ups_follows_the_station (void)
   g_assert_nonnull (out);
 }
 
+static gchar *
+http_get (guint16 port, const gchar *path)
+{
+  g_autoptr (GSocketClient) c = g_socket_client_new ();
+  g_autoptr (GSocketConnection) conn = NULL;
+  g_autofree gchar *req = g_strdup_printf ("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                           "Connection: close\r\n\r\n",
+                                           path);
+  g_autoptr (GString) out = g_string_new (NULL);
+  gchar buf[4096];
+  gssize n;
+
+  conn = g_socket_client_connect_to_host (c, "127.0.0.1", port, NULL, NULL);
+  if (conn == NULL)
+    return NULL;
+  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (conn)), req, strlen (req),
+                             NULL, NULL, NULL);
+  while ((n = g_input_stream_read (g_io_stream_get_input_stream (G_IO_STREAM (conn)), buf,
+                                   sizeof (buf), NULL, NULL)) > 0)
+    g_string_append_len (out, buf, n);
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+/* With a [metrics] group the daemon serves Prometheus text that follows the station. */
+static void
+test_metrics_follow_the_station (void)
+{
+  g_autoptr (EfpTestBroker) broker = efp_test_broker_new ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (EfpTestDaemon) d = NULL;
+  g_autofree gchar *conf = NULL;
+  g_autofree gchar *out = NULL;
+  guint16 port, mport = free_port ();
+
+  g_assert_true (efp_test_broker_start (broker, &error));
+  port = efp_test_broker_get_port (broker);
+  conf = g_strdup_printf ("[mqtt]\nhost=127.0.0.1\nport=%u\n[metrics]\nport=%u\n"
+                          "[device:Study]\nagents=pc\n[agent:pc]\n"
+                          "[policy:critical]\nmodule=critical-soc\ndebounce-sec=60\n",
+                          port, mport);
+  d = efp_test_daemon_new (conf);
+  g_assert_true (efp_test_daemon_start (d, NULL, &error));
+  g_assert_true (efp_test_daemon_wait_log (d, "connected to 127.0.0.1", 5000));
+  g_assert_true (efp_test_publish (port, "bridge-ecoflow/Study/data",
+                                   "{\"soc\":7,\"grid_connected\":false,\"output_watts\":83}"));
+  for (guint i = 0; i < 50; i++)
+    {
+      g_free (out);
+      out = http_get (mport, "/metrics");
+      if (out != NULL &&
+          strstr (out, "ecoflow_policy_state{policy=\"critical\",state=\"armed\"} 1"))
+        break;
+      g_usleep (100 * 1000);
+    }
+  g_assert_nonnull (out);
+  g_assert_nonnull (strstr (out, "200 OK"));
+  g_assert_nonnull (strstr (out, "ecoflow_battery_soc_percent{device=\"Study\""));
+  g_assert_nonnull (strstr (out, "ecoflow_on_battery{device=\"Study\""));
+  g_assert_nonnull (strstr (out, "ecoflow_policy_state{policy=\"critical\",state=\"armed\"} 1"));
+  g_assert_nonnull (strstr (out, "ecoflow_frames_total{device=\"Study\",result=\"accepted\"} 1"));
+  g_assert_nonnull (strstr (out, "ecoflow_mqtt_connected 1"));
+  g_assert_nonnull (strstr (out, "ecoflow_events_total{event=\"timer-start\"} 1"));
+}
+
 static void
 test_bad_users_file_is_config_error (void)
 {
@@ -124,5 +188,6 @@ main (int argc, char **argv)
   g_test_add_func ("/daemon-nut/ups-follows-the-station", test_ups_follows_the_station);
   g_test_add_func ("/daemon-nut/bad-users-file-is-config-error",
                    test_bad_users_file_is_config_error);
+  g_test_add_func ("/daemon-metrics/follow-the-station", test_metrics_follow_the_station);
   return g_test_run ();
 }
