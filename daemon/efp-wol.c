@@ -4,7 +4,8 @@
  * for it ("armed"). A host is woken once every armed device has had the grid
  * continuously back (grid_connected true in every update) for the host's
  * after-grid-sec and a SoC of at least its min-soc; each host once per outage.
- * The outage is over when every host was woken.
+ * The outage is over when every host was woken; the grid going again starts a
+ * new one, also for hosts already woken (they may be going down again).
  */
 #include "efp-wol.h"
 
@@ -376,15 +377,15 @@ ensure_device (EfpWol *self, const gchar *name)
   return d;
 }
 
-/* A new outage (no device armed yet) wakes every host again. */
+/* The grid is gone (or the hosts are being shut down): whatever was woken may go down
+ * again, so every host is due once more when the power is back. */
 static void
 arm (EfpWol *self, Device *d)
 {
   guint i;
 
-  if (!outage_active (self))
-    for (i = 0; i < self->hosts->len; i++)
-      ((Host *) self->hosts->pdata[i])->sent = FALSE;
+  for (i = 0; i < self->hosts->len; i++)
+    ((Host *) self->hosts->pdata[i])->sent = FALSE;
   d->armed = TRUE;
 }
 
@@ -407,7 +408,7 @@ efp_wol_device_update (EfpWol *self, const gchar *device, const EfpReading *read
     {
       /* anything but "connected" restarts the countdown; only "not connected" is an outage */
       d->grid_back_us = 0;
-      if (reading->grid_connected == EFP_TRISTATE_FALSE && !d->armed)
+      if (reading->grid_connected == EFP_TRISTATE_FALSE)
         arm (self, d);
     }
   evaluate (self);
@@ -422,8 +423,7 @@ efp_wol_shutdown_issued (EfpWol *self, const gchar *device)
   if (self == NULL || self->hosts->len == 0)
     return;
   d = ensure_device (self, device);
-  if (!d->armed)
-    arm (self, d);
+  arm (self, d);
   /* the hosts go down from now: the grid must be back for after-grid-sec after this */
   d->grid_back_us = 0;
   evaluate (self);

@@ -180,7 +180,7 @@ static void
 test_not_on_battery (Fixture *f, gconstpointer data)
 {
   make_wol (f, FALSE, "");
-  feed_for (f, "Study", FALSE, 60, 1600);
+  feed_for (f, "Study", FALSE, 60, 1300);
   g_assert_cmpuint (f->packets[0]->len, ==, 0);
   g_assert_cmpuint (f->calls->len, ==, 0);
 }
@@ -190,7 +190,7 @@ static void
 test_never_on_battery (Fixture *f, gconstpointer data)
 {
   make_wol (f, FALSE, "");
-  feed_for (f, "Study", TRUE, 90, 1600);
+  feed_for (f, "Study", TRUE, 90, 1300);
   g_assert_cmpuint (f->packets[0]->len, ==, 0);
   g_assert_cmpuint (f->calls->len, ==, 0);
 }
@@ -226,7 +226,7 @@ test_flicker_then_once (Fixture *f, gconstpointer data)
   g_assert_cmpstr (f->calls->pdata[0], ==, want);
 
   /* once per outage: more time on grid sends nothing more */
-  feed_for (f, "Study", TRUE, 70, 1500);
+  feed_for (f, "Study", TRUE, 70, 1200);
   g_assert_cmpuint (f->packets[0]->len, ==, 1);
   g_assert_cmpuint (f->calls->len, ==, 1);
 }
@@ -328,6 +328,39 @@ test_two_devices (Fixture *f, gconstpointer data)
   g_assert_cmpuint (f->packets[0]->len, ==, 1);
 }
 
+/* Hosts with different delays: the grid going again after the quick one was woken
+ * starts a new outage, so it is woken again; the slow one waits for a whole stretch. */
+static void
+test_outage_between_hosts (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *text = g_strdup_printf ("[wol:nas]\nmac=" MAC_A "\naddress=127.0.0.1\nport=%u\n"
+                                            "after-grid-sec=1\n"
+                                            "[wol:pc]\nmac=" MAC_B "\naddress=127.0.0.1\nport=%u\n"
+                                            "after-grid-sec=3\n",
+                                            f->port[0], f->port[1]);
+
+  g_key_file_load_from_data (kf, text, -1, G_KEY_FILE_NONE, &error);
+  g_assert_no_error (error);
+  f->wol = efp_wol_new (kf, on_sent, f, &error);
+  g_assert_no_error (error);
+
+  feed_for (f, "Study", FALSE, 50, TICK_MS);
+  feed_for (f, "Study", TRUE, 50, 1500);
+  g_assert_cmpuint (f->packets[0]->len, ==, 1);
+  g_assert_cmpuint (f->packets[1]->len, ==, 0);
+  feed_for (f, "Study", FALSE, 50, TICK_MS);
+  feed_for (f, "Study", TRUE, 50, 1500);
+  g_assert_cmpuint (f->packets[0]->len, ==, 2);
+  g_assert_cmpuint (f->packets[1]->len, ==, 0);
+  feed_for (f, "Study", TRUE, 50, 2000);
+  g_assert_cmpuint (f->packets[0]->len, ==, 2);
+  g_assert_cmpuint (f->packets[1]->len, ==, 1);
+  assert_magic (f->packets[1]->pdata[0], MAC_B);
+  g_assert_cmpuint (f->calls->len, ==, 3);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -341,5 +374,6 @@ main (int argc, char **argv)
   ADD ("/wol/shutdown-issued", test_shutdown_issued);
   ADD ("/wol/two-hosts-two-outages", test_two_hosts_two_outages);
   ADD ("/wol/two-devices", test_two_devices);
+  ADD ("/wol/outage-between-hosts", test_outage_between_hosts);
   return g_test_run ();
 }
