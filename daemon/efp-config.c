@@ -192,6 +192,7 @@ efp_config_free (EfpConfig *c)
   g_ptr_array_unref (c->policies);
   g_ptr_array_unref (c->agents);
   g_clear_pointer (&c->keyfile, g_key_file_unref);
+  g_clear_pointer (&c->group_origin, g_hash_table_unref);
   g_free (c);
 }
 
@@ -226,6 +227,7 @@ config_new_defaults (void)
   c->policies = g_ptr_array_new_with_free_func (policy_config_free);
   c->agents = g_ptr_array_new_with_free_func (agent_config_free);
   c->keyfile = g_key_file_new ();
+  c->group_origin = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   return c;
 }
 
@@ -384,6 +386,7 @@ merge_keyfile (Loader *l, const gchar *path, GError **error)
       g_auto (GStrv) keys = g_key_file_get_keys (kf, groups[i], NULL, NULL);
       if (!g_hash_table_contains (l->origin, groups[i]))
         g_ptr_array_add (l->groups, g_strdup (groups[i]));
+      g_hash_table_replace (l->config->group_origin, g_strdup (groups[i]), g_strdup (path));
       g_hash_table_replace (l->origin, g_strdup (groups[i]), g_strdup (path));
       for (j = 0; keys[j] != NULL; j++)
         {
@@ -658,33 +661,6 @@ load_daemon_nut (Loader *l, GError **error)
   return TRUE;
 }
 
-static gboolean
-load_wol (Loader *l, const gchar *group, GError **error)
-{
-  g_autofree gchar *mac = NULL;
-  gint64 v = 9;
-  guint8 b[6];
-
-  if (!get_string (l, group, "mac", &mac, error))
-    return FALSE;
-  if (mac == NULL ||
-      sscanf (mac, "%2hhx:%2hhx:%2hhx:%2hhx:%2hhx:%2hhx", &b[0], &b[1], &b[2], &b[3], &b[4],
-              &b[5]) != 6 ||
-      strlen (mac) != 17)
-    return set_fail (l, group, "mac", error,
-                     "[%s] mac: expected a MAC address like 00:11:22:33:44:55, found '%s'", group,
-                     mac != NULL ? mac : "");
-  if (!get_int (l, group, "port", 1, 65535, &v, error))
-    return FALSE;
-  v = 60;
-  if (!get_int (l, group, "after-grid-sec", 1, 604800, &v, error))
-    return FALSE;
-  v = 0;
-  if (!get_int (l, group, "min-soc", 0, 100, &v, error))
-    return FALSE;
-  return TRUE;
-}
-
 static EfpDeviceConfig *
 device_new (const gchar *name)
 {
@@ -837,8 +813,7 @@ load_named_groups (Loader *l, GError **error)
             return set_fail (l, groups[i], "devices", error,
                              "[%s] devices: expected a list of devices, found nothing", groups[i]);
         }
-      else if (g_str_has_prefix (groups[i], "wol:") && !load_wol (l, groups[i], error))
-        return FALSE;
+      /* [wol:NAME] values are checked by efp_wol_new () with the rest of the outputs */
     }
   for (i = 0; groups[i] != NULL; i++)
     if (g_str_has_prefix (groups[i], "policy:"))
@@ -1223,6 +1198,26 @@ efp_config_load (const EfpConfigLoadOptions *options, GError **error)
     return NULL;
   collect_cloud_serials (config);
   return g_steal_pointer (&config);
+}
+
+void
+efp_config_prefix_error (const EfpConfig *config, GError **error)
+{
+  const gchar *msg, *end, *file = NULL;
+  g_autofree gchar *group = NULL;
+
+  if (error == NULL || *error == NULL)
+    return;
+  msg = (*error)->message;
+  if (msg[0] == '[' && (end = strchr (msg, ']')) != NULL)
+    {
+      group = g_strndup (msg + 1, end - msg - 1);
+      file = g_hash_table_lookup (config->group_origin, group);
+    }
+  if (file == NULL && config->files->len > 0)
+    file = config->files->pdata[config->files->len - 1];
+  if (file != NULL)
+    g_prefix_error (error, "%s: ", file);
 }
 
 const EfpDeviceConfig *

@@ -109,6 +109,7 @@ typedef struct
 
   /* the merged key file: [notify], [wol:*], [metrics] and policy module keys are read from it */
   GKeyFile *keyfile;
+  GHashTable *group_origin; /* group -> the file that last defined it */
 } EfpConfig;
 
 typedef struct
@@ -129,6 +130,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (EfpConfig, efp_config_free)
 const EfpDeviceConfig *efp_config_find_device (const EfpConfig *config,
                                                const gchar *name_or_serial);
 const EfpAgentConfig *efp_config_find_agent (const EfpConfig *config, const gchar *id);
+/* A module's "[group] key: expected ..." error about the merged key file gets the
+ * name of the file that defined the group in front, as every config error has. */
+void efp_config_prefix_error (const EfpConfig *config, GError **error);
 /* Effective configuration in key-file syntax, secrets masked. */
 gchar *efp_config_dump (const EfpConfig *config);
 

@@ -18,10 +18,12 @@
 #include "efp-log.h"
 #include "efp-metrics.h"
 #include "efp-mqtt-client.h"
+#include "efp-notifier.h"
 #include "efp-nut-server.h"
 #include "efp-policy-runner.h"
 #include "efp-reading-json.h"
 #include "efp-state-file.h"
+#include "efp-wol.h"
 
 struct _EfpDaemon
 {
@@ -45,6 +47,8 @@ struct _EfpDaemon
   EfpCloud *cloud;         /* NULL unless [cloud] enabled */
   EfpNutServer *nut;       /* NULL unless [nut] enabled */
   EfpMetrics *metrics;     /* NULL unless a [metrics] group exists */
+  EfpNotifier *notifier;   /* [notify]; sends nothing when no target is configured */
+  EfpWol *wol;             /* [wol:NAME] hosts */
   GHashTable *republished; /* payload hashes we put on the raw topics ourselves */
   GQueue outbox;           /* commands waiting for the broker (OutboxItem*) */
 
@@ -73,9 +77,12 @@ publish (EfpDaemon *self, const gchar *topic, const gchar *payload, gint qos, gb
     g_debug ("publish to %s failed: %s", topic, error->message);
 }
 
+/* One transition out to every place a person or program learns of it: MQTT
+ * events, D-Bus, metrics and push notifications (@soc and @agents enrich the
+ * notification text; NAN / NULL when there is nothing to add). */
 static void
-publish_event (EfpDaemon *self, const gchar *device, const gchar *policy, const gchar *event,
-               const gchar *detail)
+publish_event_full (EfpDaemon *self, const gchar *device, const gchar *policy, const gchar *event,
+                    const gchar *detail, gdouble soc, const gchar *const *agents)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
   g_autoptr (JsonGenerator) gen = json_generator_new ();
@@ -104,9 +111,19 @@ publish_event (EfpDaemon *self, const gchar *device, const gchar *policy, const 
   publish (self, topic, json, 1, FALSE);
   if (self->metrics != NULL)
     efp_metrics_count_event (self->metrics, event);
+  if (self->notifier != NULL)
+    efp_notifier_event_full (self->notifier, g_get_real_time () / G_USEC_PER_SEC, device, policy,
+                             event, detail, soc, agents);
   if (self->dbus != NULL)
     efp_dbus_service_add_event (self->dbus, g_get_real_time () / G_USEC_PER_SEC, device, policy,
                                 event, detail);
+}
+
+static void
+publish_event (EfpDaemon *self, const gchar *device, const gchar *policy, const gchar *event,
+               const gchar *detail)
+{
+  publish_event_full (self, device, policy, event, detail, NAN, NULL);
 }
 
 static void
@@ -355,6 +372,27 @@ agents_for (EfpDaemon *self, EfpPolicyRunner *runner, const gchar *target)
   return (GStrv) g_ptr_array_free (g_steal_pointer (&out), FALSE);
 }
 
+/* The hosts behind @target (a device, or every member of a group) go down now:
+ * Wake-on-LAN brings them back once the power has returned. */
+static void
+wol_shutdown_issued (EfpDaemon *self, const gchar *target)
+{
+  guint i, j;
+  if (self->wol == NULL)
+    return;
+  for (i = 0; i < self->config->groups->len; i++)
+    {
+      const EfpGroupConfig *g = self->config->groups->pdata[i];
+      if (g_str_equal (g->name, target))
+        {
+          for (j = 0; g->devices[j] != NULL; j++)
+            efp_wol_shutdown_issued (self->wol, g->devices[j]);
+          return;
+        }
+    }
+  efp_wol_shutdown_issued (self->wol, target);
+}
+
 static void
 carry_out (EfpDaemon *self, EfpPolicyRunner *runner, const gchar *target, const EfpPolicyVerdict *v)
 {
@@ -406,7 +444,10 @@ carry_out (EfpDaemon *self, EfpPolicyRunner *runner, const gchar *target, const 
           default:
             break;
         }
-      publish_event (self, target, policy, kind, e->detail);
+      if (e->kind == EFP_POLICY_EVENT_SHUTDOWN && !dry)
+        wol_shutdown_issued (self, target);
+      publish_event_full (self, target, policy, kind, e->detail, NAN,
+                          (const gchar *const *) agents);
     }
 }
 
@@ -631,7 +672,7 @@ note_grid_change (EfpDaemon *self, EfpDevice *dev)
         "soc %.1f, from %s", dev->reading.soc,
         dev->reading.grid_source != NULL ? dev->reading.grid_source : "unknown signal");
       g_message ("device %s: %s (%s)", dev->name, ev, detail);
-      publish_event (self, dev->name, NULL, ev, detail);
+      publish_event_full (self, dev->name, NULL, ev, detail, dev->reading.soc, NULL);
     }
   dev->last_grid = now;
 }
@@ -656,6 +697,8 @@ handle_frame (EfpDaemon *self, const gchar *sn, GBytes *payload)
     }
   if (self->metrics != NULL)
     efp_metrics_count_frame (self->metrics, dev->name, TRUE);
+  if (self->wol != NULL)
+    efp_wol_device_update (self->wol, dev->name, &dev->reading);
   note_grid_change (self, dev);
   arm_stale_timer (self, dev);
   publish_device (self, dev);
@@ -1007,7 +1050,6 @@ start_nut (EfpDaemon *self, GError **error)
   if (!efp_nut_server_start (self->nut, error))
     {
       g_clear_pointer (&self->nut, efp_nut_server_free);
-      g_clear_pointer (&self->metrics, efp_metrics_free);
       return FALSE;
     }
   return TRUE;
@@ -1021,6 +1063,37 @@ start_dbus (EfpDaemon *self)
     return;
   self->dbus = efp_dbus_service_new (self->options.bus_type, &handlers, self);
   efp_dbus_service_start (self->dbus);
+}
+
+/* ---- outputs made from the configuration ------------------------------------------- */
+
+static void
+on_wol_sent (gpointer user_data, const gchar *host, const gchar *detail)
+{
+  g_message ("WAKE host %s: %s", host, detail);
+  publish_event (user_data, host, NULL, "wol-sent", detail);
+}
+
+/* Notifications and Wake-on-LAN are checked with the configuration: a bad
+ * [notify] or [wol:] value is a configuration error (exit 78), also on reload. */
+static gboolean
+make_outputs (EfpDaemon *self, EfpConfig *config, EfpNotifier **notifier, EfpWol **wol,
+              GError **error)
+{
+  *notifier = efp_notifier_new (config->keyfile, error);
+  if (*notifier == NULL)
+    {
+      efp_config_prefix_error (config, error);
+      return FALSE;
+    }
+  *wol = efp_wol_new (config->keyfile, on_wol_sent, self, error);
+  if (*wol == NULL)
+    {
+      efp_config_prefix_error (config, error);
+      g_clear_pointer (notifier, efp_notifier_free);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /* ---- lifecycle ----------------------------------------------------------------------- */
@@ -1134,6 +1207,9 @@ efp_daemon_finalize (GObject *object)
   g_clear_object (&self->cloud);
   g_clear_object (&self->dbus);
   g_clear_pointer (&self->nut, efp_nut_server_free);
+  g_clear_pointer (&self->metrics, efp_metrics_free);
+  g_clear_pointer (&self->wol, efp_wol_free);
+  g_clear_pointer (&self->notifier, efp_notifier_free);
   g_clear_pointer (&self->republished, g_hash_table_unref);
   g_queue_clear_full (&self->outbox, outbox_item_free);
   g_clear_object (&self->mqtt);
@@ -1196,9 +1272,12 @@ efp_daemon_new (const EfpDaemonOptions *options, GError **error)
   if (self->config->nut.enabled &&
       (self->nut = efp_nut_server_new (&self->config->nut, error)) == NULL)
     return NULL;
+  if (!make_outputs (self, self->config, &self->notifier, &self->wol, error))
+    return NULL;
   self->metrics = efp_metrics_new_from_keyfile (self->config->keyfile, &local);
   if (local != NULL)
     {
+      efp_config_prefix_error (self->config, &local);
       g_propagate_error (error, g_steal_pointer (&local));
       return NULL;
     }
@@ -1302,10 +1381,18 @@ efp_daemon_reload (EfpDaemon *self, GError **error)
   gpointer v;
   guint i;
 
-  if (fresh == NULL)
+  g_autoptr (EfpNotifier) notifier = NULL;
+  g_autoptr (EfpWol) wol = NULL;
+
+  if (fresh == NULL || !make_outputs (self, fresh, &notifier, &wol, error))
     return FALSE;
   if (self->options.dry_run)
     fresh->dry_run = TRUE;
+  /* the new [notify] and [wol:] take over (a Wake-on-LAN countdown starts afresh) */
+  efp_notifier_free (self->notifier);
+  self->notifier = g_steal_pointer (&notifier);
+  efp_wol_free (self->wol);
+  self->wol = g_steal_pointer (&wol);
   mqtt_changed = g_strcmp0 (fresh->mqtt.host, self->config->mqtt.host) != 0 ||
                  fresh->mqtt.port != self->config->mqtt.port ||
                  g_strcmp0 (fresh->mqtt.username, self->config->mqtt.username) != 0 ||

@@ -70,6 +70,23 @@ test_bad_config_exits_78 (void)
   g_assert_nonnull (strstr (err, "[policy:critical] soc-min"));
   g_assert_nonnull (strstr (err, "expected an integer 0-100, found '110'"));
   g_clear_pointer (&err, g_free);
+  /* the outputs' keys are checked with the configuration too */
+  {
+    g_autofree gchar *wol = tmp_file ("wol.conf", "[wol:nas]\nmac=zz:11\n");
+    g_autofree gchar *notify = tmp_file ("n.conf", "[notify]\ntelegram-chat=42\n");
+    g_autofree gchar *werr = NULL;
+    g_autofree gchar *nerr = NULL;
+    g_assert_cmpint (
+      run_daemon ((const gchar *[]){ "--config", wol, "--check-config", NULL }, NULL, &werr), ==,
+      78);
+    g_assert_nonnull (strstr (werr, "[wol:nas] mac"));
+    g_assert_true (g_str_has_prefix (werr, "ecoflow-powerd: ") && strstr (werr, wol) != NULL);
+    g_assert_cmpint (
+      run_daemon ((const gchar *[]){ "--config", notify, "--check-config", NULL }, NULL, &nerr), ==,
+      78);
+    g_assert_nonnull (strstr (nerr, "[notify]"));
+    g_assert_nonnull (strstr (nerr, notify));
+  }
   /* an explicit --config that does not exist is an error too */
   g_assert_cmpint (
     run_daemon ((const gchar *[]){ "--config", missing, "--check-config", NULL }, NULL, &err), ==,

@@ -263,7 +263,6 @@ test_errors (Fixture *f, gconstpointer data)
     { "[daemon]\ndry-run=perhaps\n", { "[daemon] dry-run", NULL } },
     { "[nut]\nport=70000\n", { "[nut] port", NULL } },
     { "[metrics]\nport=x\n", { "[metrics] port", NULL } },
-    { "[wol:nas]\nmac=zz\n", { "[wol:nas] mac", NULL } },
   };
   guint i;
   for (i = 0; i < G_N_ELEMENTS (cases); i++)
