@@ -1356,6 +1356,34 @@ efp_config_dump (const EfpConfig *c)
   g_key_file_set_integer (kf, "nut", "port", c->nut.port);
   set_str (kf, "nut", "users-file", c->nut.users_file);
 
+  /* the output groups as written: their modules check them (no secrets here, only
+   * the names of the files that hold them) */
+  {
+    g_auto (GStrv) groups = g_key_file_get_groups (c->keyfile, NULL);
+    for (i = 0; groups[i] != NULL; i++)
+      {
+        g_auto (GStrv) keys = NULL;
+        guint j;
+        if (!g_str_equal (groups[i], "notify") && !g_str_equal (groups[i], "metrics") &&
+            !g_str_has_prefix (groups[i], "wol:"))
+          continue;
+        keys = g_key_file_get_keys (c->keyfile, groups[i], NULL, NULL);
+        for (j = 0; keys != NULL && keys[j] != NULL; j++)
+          {
+            g_autofree gchar *v = g_key_file_get_value (c->keyfile, groups[i], keys[j], NULL);
+            const gchar *scheme = v != NULL ? strstr (v, "://") : NULL;
+            const gchar *path = scheme != NULL ? strchr (scheme + 3, '/') : NULL;
+            /* a webhook or ntfy topic path is as good as a password: show the host only */
+            if (path != NULL && path[1] != '\0')
+              {
+                g_autofree gchar *masked = g_strdup_printf ("%.*s/********", (int) (path - v), v);
+                g_key_file_set_value (kf, groups[i], keys[j], masked);
+              }
+            else
+              g_key_file_set_value (kf, groups[i], keys[j], v);
+          }
+      }
+  }
   body = g_key_file_to_data (kf, NULL, NULL);
   g_string_append (head, body);
   return g_string_free (g_steal_pointer (&head), FALSE);
