@@ -2,7 +2,7 @@
  * station from a real broker and commands two agents in stages:
  *   stage 1: the C agent "pc" (logind faked on a private bus, so nothing can
  *            power this machine off),
- *   stage 2: the NAS sh agent "nas" under dash, with a stub power-off.
+ *   stage 2: the NAS sh agent "nas" under dash, with a stand-in power-off.
  * The outage ends before the delay, so the abort reaches both, and neither
  * powers off. */
 #include <glib/gstdio.h>

@@ -1,5 +1,5 @@
 /* test-nas-agent.c: the POSIX sh agent (agents/nas), run for real under dash
- * with mosquitto_sub against a real broker. Power-off is a stub command that
+ * with mosquitto_sub against a real broker. Power-off is a stand-in command that
  * appends a line to a file. */
 #include "agent-harness.h"
 
@@ -26,7 +26,7 @@ fixture_teardown (Fixture *f, gconstpointer data)
   harness_teardown (f);
 }
 
-/* method=wait with a stub "poweroff" unless @shutdown_lines say otherwise. */
+/* method=wait with a stand-in "poweroff" unless @shutdown_lines say otherwise. */
 static void
 write_config (Fixture *f, gboolean with_key, const gchar *shutdown_lines)
 {

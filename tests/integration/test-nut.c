@@ -2,7 +2,7 @@
  * real NUT clients (upsc, upsmon from Debian's nut-client) and by raw protocol
  * conversations (logins, FSD, errors, garbage, limits, stale data).
  *
- * upsmon runs with a private config directory whose SHUTDOWNCMD is a stub script in
+ * upsmon runs with a private config directory whose SHUTDOWNCMD is a stand-in script in
  * the test's temporary directory that only writes a marker file: nothing here can
  * shut the machine down.
  */
@@ -893,7 +893,7 @@ read_or_empty (const gchar *path)
   return text;
 }
 
-/* upsmon with a private config: MONITOR @ups on our server, SHUTDOWNCMD a stub
+/* upsmon with a private config: MONITOR @ups on our server, SHUTDOWNCMD a stand-in
  * that writes @marker. Never a real shutdown command. */
 static Upsmon *
 upsmon_start (Fixture *f, const gchar *ups, const gchar *user, const gchar *password,
@@ -903,7 +903,7 @@ upsmon_start (Fixture *f, const gchar *ups, const gchar *user, const gchar *pass
   g_autoptr (GSubprocessLauncher) launcher = NULL;
   g_autoptr (GString) conf = g_string_new (NULL);
   g_autofree gchar *conf_path = NULL;
-  g_autofree gchar *stub = NULL;
+  g_autofree gchar *standin = NULL;
   g_autofree gchar *notify = NULL;
   g_autofree gchar *written = NULL;
   g_auto (GStrv) lines = NULL;
@@ -930,20 +930,20 @@ upsmon_start (Fixture *f, const gchar *ups, const gchar *user, const gchar *pass
   m->log = g_build_filename (m->conf_dir, "upsmon.log", NULL);
   m->marker = g_build_filename (m->conf_dir, "shutdown-marker", NULL);
   m->notify_log = g_build_filename (m->conf_dir, "notify.log", NULL);
-  stub = g_build_filename (m->conf_dir, "shutdown-stub", NULL);
-  notify = g_build_filename (m->conf_dir, "notify-stub", NULL);
+  standin = g_build_filename (m->conf_dir, "shutdown-standin", NULL);
+  notify = g_build_filename (m->conf_dir, "notify-standin", NULL);
   {
     g_autofree gchar *body = g_strdup_printf ("echo \"shutdown $*\" >> '%s'", m->marker);
     g_autofree gchar *nbody =
       g_strdup_printf ("echo \"$NOTIFYTYPE $UPSNAME\" >> '%s'", m->notify_log);
-    write_script (stub, body);
+    write_script (standin, body);
     write_script (notify, nbody);
   }
 
   g_string_append_printf (conf, "MONITOR %s@%s 1 %s \"%s\" %s\n", ups, f->hostport, user, password,
                           role);
   g_string_append (conf, "MINSUPPLIES 1\n");
-  g_string_append_printf (conf, "SHUTDOWNCMD \"%s\"\n", stub);
+  g_string_append_printf (conf, "SHUTDOWNCMD \"%s\"\n", standin);
   g_string_append_printf (conf, "NOTIFYCMD \"%s\"\n", notify);
   for (i = 0; i < G_N_ELEMENTS (types); i++)
     g_string_append_printf (conf, "NOTIFYFLAG %s EXEC\n", types[i]);
@@ -955,15 +955,15 @@ upsmon_start (Fixture *f, const gchar *ups, const gchar *user, const gchar *pass
   if (m->drop)
     g_assert_cmpint (chown (conf_path, m->uid, m->gid), ==, 0);
 
-  /* belt and braces: the only SHUTDOWNCMD is our stub inside the test's own directory */
+  /* belt and braces: the only SHUTDOWNCMD is our standin inside the test's own directory */
   written = read_or_empty (conf_path);
   lines = g_strsplit (written, "\n", -1);
   for (i = 0; lines[i] != NULL; i++)
     if (g_str_has_prefix (g_strstrip (lines[i]), "SHUTDOWNCMD"))
       {
-        g_autofree gchar *want = g_strdup_printf ("SHUTDOWNCMD \"%s\"", stub);
+        g_autofree gchar *want = g_strdup_printf ("SHUTDOWNCMD \"%s\"", standin);
         g_assert_cmpstr (lines[i], ==, want);
-        g_assert_true (g_str_has_prefix (stub, f->dir));
+        g_assert_true (g_str_has_prefix (standin, f->dir));
         shutdown_lines++;
       }
   g_assert_cmpuint (shutdown_lines, ==, 1);
@@ -1031,7 +1031,7 @@ wait_exit (GSubprocess *proc)
 }
 
 /* A primary upsmon logs in, sees OB, then OB LB: it sets FSD itself, waits for the
- * secondaries (none) and runs its SHUTDOWNCMD (the stub), then exits. */
+ * secondaries (none) and runs its SHUTDOWNCMD (the standin), then exits. */
 static void
 test_upsmon_primary (Fixture *f, gconstpointer data)
 {
