@@ -1,5 +1,6 @@
 /* test-daemon-cli.c: ecoflow-powerd's command line, exit codes, --check-config,
  * the seed .env, SIGHUP reload and SIGTERM, as a user runs them. */
+#include <gio/gunixsocketaddress.h>
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <string.h>
@@ -227,6 +228,50 @@ test_simulate_exit_codes (void)
     run_simulate ((const gchar *[]){ "--host", "127.0.0.1", "--port", port, NULL }, NULL), ==, 69);
 }
 
+/* Under systemd (Type=notify) the daemon says READY=1 once it serves, RELOADING=1 and
+ * READY=1 around a SIGHUP, and STOPPING=1 on SIGTERM. */
+static void
+test_sd_notify (void)
+{
+  g_autofree gchar *dir = g_dir_make_tmp ("efp-notify-XXXXXX", NULL);
+  g_autofree gchar *sock_path = g_build_filename (dir, "notify", NULL);
+  g_autofree gchar *conf = tmp_file ("n.conf", "[mqtt]\nhost=127.0.0.1\nport=1\n");
+  g_autofree gchar *state = g_build_filename (dir, "state.json", NULL);
+  g_autofree gchar *exe =
+    g_build_filename (g_getenv ("EFP_BUILD_ROOT"), "daemon", "ecoflow-powerd", NULL);
+  g_autoptr (GSocket) sock = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_DATAGRAM, 0, NULL);
+  g_autoptr (GSocketAddress) addr = g_unix_socket_address_new (sock_path);
+  g_autoptr (GSubprocessLauncher) l = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  g_autoptr (GSubprocess) p = NULL;
+  g_autoptr (GString) seen = g_string_new (NULL);
+  g_autoptr (GError) error = NULL;
+  const gchar *want[] = { "READY=1", "RELOADING=1", "READY=1", "STOPPING=1" };
+  guint i;
+
+  g_assert_true (g_socket_bind (sock, addr, TRUE, &error));
+  g_socket_set_timeout (sock, 10);
+  g_subprocess_launcher_setenv (l, "NOTIFY_SOCKET", sock_path, TRUE);
+  p = g_subprocess_launcher_spawn (l, &error, exe, "--config", conf, "--plugin-dir",
+                                   g_getenv ("EFP_PLUGIN_DIR"), "--state-file", state, "--no-dbus",
+                                   NULL);
+  g_assert_no_error (error);
+  for (i = 0; i < G_N_ELEMENTS (want); i++)
+    {
+      gchar buf[256];
+      gssize n = g_socket_receive (sock, buf, sizeof (buf) - 1, NULL, &error);
+      g_assert_no_error (error);
+      buf[n] = '\0';
+      g_assert_cmpstr (buf, ==, want[i]);
+      /* the next message needs a signal: reload after READY, then stop */
+      if (i == 0)
+        g_subprocess_send_signal (p, SIGHUP);
+      else if (i == 2)
+        g_subprocess_send_signal (p, SIGTERM);
+    }
+  g_assert_true (g_subprocess_wait_check (p, NULL, &error));
+  g_assert_no_error (error);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -237,5 +282,6 @@ main (int argc, char **argv)
   g_test_add_func ("/daemon-cli/seed-env-file", test_seed_env_file);
   g_test_add_func ("/daemon-cli/reload-and-term", test_reload_and_term);
   g_test_add_func ("/daemon-cli/simulate-exit-codes", test_simulate_exit_codes);
+  g_test_add_func ("/daemon-cli/sd-notify", test_sd_notify);
   return g_test_run ();
 }
