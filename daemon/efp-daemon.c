@@ -5,305 +5,19 @@
  * them, and the verdicts become events and commands. Timers exist only here.
  */
 #include "config.h"
-#include "efp-daemon.h"
+#include "efp-daemon-private.h"
 
 #include <json-glib/json-glib.h>
 #include <string.h>
 
-#include "efp-cloud.h"
-#include "efp-dbus-service.h"
-#include "efp-device.h"
-#include "efp-dispatcher.h"
 #include "efp-group.h"
+#include "efp-outbox.h"
 #include "efp-log.h"
-#include "efp-metrics.h"
-#include "efp-mqtt-client.h"
-#include "efp-notifier.h"
-#include "efp-nut-server.h"
-#include "efp-policy-runner.h"
-#include "efp-reading-json.h"
-#include "efp-state-file.h"
-#include "efp-wol.h"
-
-struct _EfpDaemon
-{
-  GObject parent_instance;
-
-  EfpDaemonOptions options;
-  gchar *config_file;
-  gchar *env_file;
-  gchar *plugin_dir;
-  gchar *state_file_override;
-
-  EfpPluginRegistry *registry;
-  EfpModelTable *models;
-  EfpConfig *config;
-  EfpMqttClient *mqtt;
-  EfpDispatcher *dispatcher;
-  EfpStateFile *state;
-  gchar *state_path;
-
-  EfpDbusService *dbus;    /* NULL with --no-dbus */
-  EfpCloud *cloud;         /* NULL unless [cloud] enabled */
-  EfpNutServer *nut;       /* NULL unless [nut] enabled */
-  EfpMetrics *metrics;     /* NULL unless a [metrics] group exists */
-  EfpNotifier *notifier;   /* [notify]; sends nothing when no target is configured */
-  EfpWol *wol;             /* [wol:NAME] hosts */
-  GHashTable *republished; /* payload hashes we put on the raw topics ourselves */
-  GQueue outbox;           /* commands waiting for the broker (OutboxItem*) */
-
-  GHashTable *devices; /* name -> EfpDevice* */
-  GPtrArray *runners;  /* EfpPolicyRunner* */
-  gint64 last_snapshot_save_us;
-  gboolean started;
-};
 
 G_DEFINE_TYPE (EfpDaemon, efp_daemon, G_TYPE_OBJECT)
 
 static void evaluate_device_and_groups (EfpDaemon *self, EfpDevice *dev);
 static void evaluate_target (EfpDaemon *self, EfpPolicyRunner *runner, const gchar *name);
-static void nut_update (EfpDaemon *self, const EfpReading *r, const EfpReadingMeta *meta,
-                        gboolean is_group);
-
-/* ---- publishing ---------------------------------------------------------------------- */
-
-static void
-publish (EfpDaemon *self, const gchar *topic, const gchar *payload, gint qos, gboolean retain)
-{
-  g_autoptr (GError) error = NULL;
-  if (self->mqtt == NULL || !efp_mqtt_client_is_connected (self->mqtt))
-    return; /* state is republished on reconnect; commands never depend on it being up */
-  if (!efp_mqtt_client_publish (self->mqtt, topic, payload, strlen (payload), qos, retain, &error))
-    g_debug ("publish to %s failed: %s", topic, error->message);
-}
-
-/* One transition out to every place a person or program learns of it: MQTT
- * events, D-Bus, metrics and push notifications (@soc and @agents enrich the
- * notification text; NAN / NULL when there is nothing to add). */
-static void
-publish_event_full (EfpDaemon *self, const gchar *device, const gchar *policy, const gchar *event,
-                    const gchar *detail, gdouble soc, const gchar *const *agents)
-{
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
-  g_autoptr (JsonNode) root = NULL;
-  g_autofree gchar *json = NULL;
-  g_autofree gchar *topic = g_strdup_printf ("%s/events", self->config->mqtt.command_prefix);
-
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "ts");
-  json_builder_add_int_value (b, g_get_real_time () / G_USEC_PER_SEC);
-  json_builder_set_member_name (b, "device");
-  json_builder_add_string_value (b, device);
-  json_builder_set_member_name (b, "policy");
-  if (policy != NULL)
-    json_builder_add_string_value (b, policy);
-  else
-    json_builder_add_null_value (b);
-  json_builder_set_member_name (b, "event");
-  json_builder_add_string_value (b, event);
-  json_builder_set_member_name (b, "detail");
-  json_builder_add_string_value (b, detail != NULL ? detail : "");
-  json_builder_end_object (b);
-  root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  json = json_generator_to_data (gen, NULL);
-  publish (self, topic, json, 1, FALSE);
-  if (self->metrics != NULL)
-    efp_metrics_count_event (self->metrics, event);
-  if (self->notifier != NULL)
-    efp_notifier_event_full (self->notifier, g_get_real_time () / G_USEC_PER_SEC, device, policy,
-                             event, detail, soc, agents);
-  if (self->dbus != NULL)
-    efp_dbus_service_add_event (self->dbus, g_get_real_time () / G_USEC_PER_SEC, device, policy,
-                                event, detail);
-}
-
-static void
-publish_event (EfpDaemon *self, const gchar *device, const gchar *policy, const gchar *event,
-               const gchar *detail)
-{
-  publish_event_full (self, device, policy, event, detail, NAN, NULL);
-}
-
-static void
-publish_device (EfpDaemon *self, EfpDevice *dev)
-{
-  g_autofree gchar *json = efp_device_to_json (dev);
-  g_autofree gchar *topic =
-    g_strdup_printf ("%s/%s/json/state", self->config->mqtt.state_prefix, dev->name);
-  publish (self, topic, json, 1, TRUE);
-  if (self->dbus != NULL || self->nut != NULL || self->metrics != NULL)
-    {
-      EfpReadingMeta meta;
-      efp_device_meta (dev, &meta);
-      if (self->dbus != NULL)
-        efp_dbus_service_update_device (self->dbus, &dev->reading, &meta);
-      if (self->metrics != NULL)
-        efp_metrics_update_device (self->metrics, &dev->reading, &meta);
-      nut_update (self, &dev->reading, &meta, FALSE);
-    }
-}
-
-/* NUT's view of a device or group: FSD while a policy covering it has triggered,
- * "low battery" at the highest soc-min of the policies that watch the charge. */
-static void
-nut_flags_for (EfpDaemon *self, const gchar *name, gboolean is_group, gboolean *fsd,
-               gdouble *charge_low)
-{
-  guint i;
-  *fsd = FALSE;
-  *charge_low = NAN;
-  for (i = 0; i < self->runners->len; i++)
-    {
-      EfpPolicyRunner *r = self->runners->pdata[i];
-      EfpPolicyTarget *t;
-      gint64 soc_min;
-      if (!efp_policy_runner_covers (r, name, is_group))
-        continue;
-      t = g_hash_table_lookup (r->targets, name);
-      if (t != NULL && t->state.phase == EFP_POLICY_PHASE_TRIGGERED)
-        *fsd = TRUE;
-      if ((g_strcmp0 (r->config->module, "critical-soc") == 0 ||
-           g_strcmp0 (r->config->module, "comm-lost") == 0) &&
-          efp_keyfile_get_int (self->config->keyfile, r->config->group, "soc-min", 10, 0, 100,
-                               &soc_min, NULL) &&
-          (isnan (*charge_low) || soc_min > *charge_low))
-        *charge_low = (gdouble) soc_min;
-    }
-}
-
-static void
-nut_update (EfpDaemon *self, const EfpReading *r, const EfpReadingMeta *meta, gboolean is_group)
-{
-  gboolean fsd;
-  gdouble low;
-  if (self->nut == NULL)
-    return;
-  nut_flags_for (self, meta->device, is_group, &fsd, &low);
-  efp_nut_server_update_ups (self->nut, r, meta, fsd, low);
-}
-
-static void
-update_manager (EfpDaemon *self)
-{
-  if (self->metrics != NULL)
-    efp_metrics_set_connected (self->metrics,
-                               self->mqtt != NULL && efp_mqtt_client_is_connected (self->mqtt),
-                               self->cloud != NULL && efp_cloud_is_connected (self->cloud));
-  if (self->dbus != NULL)
-    efp_dbus_service_set_manager (
-      self->dbus, self->mqtt != NULL && efp_mqtt_client_is_connected (self->mqtt),
-      self->cloud != NULL && efp_cloud_is_connected (self->cloud), self->config->dry_run);
-}
-
-static void
-update_policy_dbus (EfpDaemon *self, EfpPolicyRunner *r)
-{
-  gint64 deadline = 0;
-  EfpPolicyPhase phase;
-  g_autoptr (GPtrArray) devs = g_ptr_array_new ();
-  GHashTableIter it;
-  gpointer k;
-
-  phase = efp_policy_runner_summary (r, &deadline);
-  if (self->metrics != NULL)
-    efp_metrics_update_policy (self->metrics, r->config->name, efp_policy_phase_to_string (phase),
-                               deadline);
-  if (self->dbus == NULL)
-    return;
-  if (r->config->devices != NULL && r->config->devices[0] != NULL)
-    {
-      guint i;
-      for (i = 0; r->config->devices[i] != NULL; i++)
-        g_ptr_array_add (devs, r->config->devices[i]);
-    }
-  else
-    {
-      g_hash_table_iter_init (&it, self->devices);
-      while (g_hash_table_iter_next (&it, &k, NULL))
-        g_ptr_array_add (devs, k);
-    }
-  g_ptr_array_add (devs, NULL);
-  efp_dbus_service_update_policy (self->dbus, r->config->name, r->config->module,
-                                  efp_policy_phase_to_string (phase), (guint64) deadline,
-                                  (const gchar *const *) devs->pdata);
-}
-
-static void
-publish_presence (EfpDaemon *self)
-{
-  g_autofree gchar *topic =
-    g_strdup_printf ("%s/orchestrator/status", self->config->mqtt.command_prefix);
-  g_autofree gchar *json = g_strdup_printf (
-    "{\"state\":\"online\",\"version\":\"%s\",\"host\":\"%s\",\"ts\":%" G_GINT64_FORMAT "}",
-    PACKAGE_VERSION, g_get_host_name (), g_get_real_time () / G_USEC_PER_SEC);
-  publish (self, topic, json, 1, TRUE);
-}
-
-/* ---- groups -------------------------------------------------------------------------- */
-
-static gboolean
-group_reading (EfpDaemon *self, const EfpGroupConfig *g, EfpReading *out, gint64 *last_frame_us,
-               gboolean *stale)
-{
-  EfpGroupMember members[32];
-  guint n = 0, i;
-  gboolean all = TRUE;
-
-  *last_frame_us = 0;
-  *stale = FALSE;
-  for (i = 0; g->devices[i] != NULL && n < G_N_ELEMENTS (members); i++)
-    {
-      EfpDevice *d = g_hash_table_lookup (self->devices, g->devices[i]);
-      if (d == NULL)
-        {
-          all = FALSE;
-          continue;
-        }
-      members[n].reading = &d->reading;
-      members[n].capacity_wh = d->config != NULL ? d->config->capacity_wh : NAN;
-      members[n].has_data = d->last_frame_us > 0;
-      all = all && members[n].has_data;
-      if (members[n].has_data)
-        {
-          /* the group is as fresh as its stalest member */
-          if (*last_frame_us == 0 || d->last_frame_us < *last_frame_us)
-            *last_frame_us = d->last_frame_us;
-          *stale = *stale || d->stale;
-        }
-      n++;
-    }
-  efp_group_aggregate (members, n, out);
-  /* a virtual battery is judged only once every member has reported: half a
-   * rack must not decide for the whole */
-  return all;
-}
-
-static void
-publish_group (EfpDaemon *self, const EfpGroupConfig *g)
-{
-  EfpReading r;
-  EfpReadingMeta meta = { 0 };
-  gint64 last;
-  gboolean stale;
-  g_autofree gchar *json = NULL;
-  g_autofree gchar *topic = NULL;
-
-  if (!group_reading (self, g, &r, &last, &stale))
-    return;
-  meta.device = g->name;
-  meta.stale = stale;
-  meta.ts = last / G_USEC_PER_SEC;
-  json = efp_reading_to_json (&r, &meta);
-  topic = g_strdup_printf ("%s/%s/json/state", self->config->mqtt.state_prefix, g->name);
-  publish (self, topic, json, 1, TRUE);
-  if (self->dbus != NULL)
-    efp_dbus_service_update_device (self->dbus, &r, &meta);
-  if (self->metrics != NULL)
-    efp_metrics_update_device (self->metrics, &r, &meta);
-  nut_update (self, &r, &meta, TRUE);
-}
 
 /* ---- state file ---------------------------------------------------------------------- */
 
@@ -446,8 +160,8 @@ carry_out (EfpDaemon *self, EfpPolicyRunner *runner, const gchar *target, const 
         }
       if (e->kind == EFP_POLICY_EVENT_SHUTDOWN && !dry)
         wol_shutdown_issued (self, target);
-      publish_event_full (self, target, policy, kind, e->detail, NAN,
-                          (const gchar *const *) agents);
+      efp_daemon_publish_event_full (self, target, policy, kind, e->detail, NAN,
+                                     (const gchar *const *) agents);
     }
 }
 
@@ -475,7 +189,7 @@ policy_input_for (EfpDaemon *self, const gchar *name, EfpReading *scratch, EfpPo
       gboolean stale;
       if (!g_str_equal (g->name, name))
         continue;
-      in->has_data = group_reading (self, g, scratch, &in->last_frame_us, &stale);
+      in->has_data = efp_daemon_group_reading (self, g, scratch, &in->last_frame_us, &stale);
       in->reading = scratch;
       return;
     }
@@ -518,7 +232,7 @@ evaluate_target (EfpDaemon *self, EfpPolicyRunner *runner, const gchar *name)
                                      on_policy_wake, w, wake_data_free);
     }
   if (before.phase != t->state.phase || v->n_events > 0)
-    update_policy_dbus (self, runner);
+    efp_daemon_update_policy_sinks (self, runner);
 }
 
 static void
@@ -591,8 +305,8 @@ on_stale_timeout (gpointer data)
   dev->stale = TRUE;
   detail = g_strdup_printf ("no valid frame for %d s", dev->stale_after_sec);
   g_message ("device %s is stale: %s", dev->name, detail);
-  publish_event (s->self, dev->name, NULL, "stale", detail);
-  publish_device (s->self, dev);
+  efp_daemon_publish_event (s->self, dev->name, NULL, "stale", detail);
+  efp_daemon_publish_device (s->self, dev);
   update_groups_of (s->self, dev);
   return G_SOURCE_REMOVE;
 }
@@ -655,7 +369,7 @@ update_groups_of (EfpDaemon *self, EfpDevice *dev)
     {
       const EfpGroupConfig *g = self->config->groups->pdata[i];
       if (g_strv_contains ((const gchar *const *) g->devices, dev->name))
-        publish_group (self, g);
+        efp_daemon_publish_group (self, g);
     }
 }
 
@@ -672,7 +386,7 @@ note_grid_change (EfpDaemon *self, EfpDevice *dev)
         "soc %.1f, from %s", dev->reading.soc,
         dev->reading.grid_source != NULL ? dev->reading.grid_source : "unknown signal");
       g_message ("device %s: %s (%s)", dev->name, ev, detail);
-      publish_event_full (self, dev->name, NULL, ev, detail, dev->reading.soc, NULL);
+      efp_daemon_publish_event_full (self, dev->name, NULL, ev, detail, dev->reading.soc, NULL);
     }
   dev->last_grid = now;
 }
@@ -701,7 +415,7 @@ handle_frame (EfpDaemon *self, const gchar *sn, GBytes *payload)
     efp_wol_device_update (self->wol, dev->name, &dev->reading);
   note_grid_change (self, dev);
   arm_stale_timer (self, dev);
-  publish_device (self, dev);
+  efp_daemon_publish_device (self, dev);
   update_groups_of (self, dev);
   evaluate_device_and_groups (self, dev);
   /* device snapshots matter across restarts, but not at every frame */
@@ -787,29 +501,27 @@ republish_all (EfpDaemon *self)
   gpointer v;
   guint i;
 
-  publish_presence (self);
+  efp_daemon_publish_presence (self);
   g_hash_table_iter_init (&it, self->devices);
   while (g_hash_table_iter_next (&it, NULL, &v))
     if (((EfpDevice *) v)->last_frame_us > 0)
-      publish_device (self, v);
+      efp_daemon_publish_device (self, v);
   for (i = 0; i < self->config->groups->len; i++)
-    publish_group (self, self->config->groups->pdata[i]);
+    efp_daemon_publish_group (self, self->config->groups->pdata[i]);
 }
-
-static void flush_outbox (EfpDaemon *self);
 
 static void
 on_mqtt_connected (EfpMqttClient *client, gpointer user_data)
 {
-  flush_outbox (user_data);
+  efp_outbox_flush (((EfpDaemon *) user_data)->outbox);
   republish_all (user_data);
-  update_manager (user_data);
+  efp_daemon_update_manager (user_data);
 }
 
 static void
 on_mqtt_disconnected (EfpMqttClient *client, gint rc, gpointer user_data)
 {
-  update_manager (user_data);
+  efp_daemon_update_manager (user_data);
 }
 
 static void
@@ -854,84 +566,41 @@ create_mqtt (EfpDaemon *self, GError **error)
 
 /* ---- dispatcher callbacks ------------------------------------------------------------ */
 
-typedef struct
+static gboolean
+outbox_publish (gpointer user_data, const gchar *topic, const gchar *payload)
 {
-  gchar *topic;
-  gchar *payload;
-  gint64 queued_us;
-} OutboxItem;
-
-static void
-outbox_item_free (gpointer p)
-{
-  OutboxItem *o = p;
-  g_free (o->topic);
-  g_free (o->payload);
-  g_free (o);
+  EfpDaemon *self = user_data;
+  return self->mqtt != NULL &&
+         efp_mqtt_client_publish (self->mqtt, topic, payload, strlen (payload), 1, FALSE, NULL);
 }
 
-/* Commands never depend on the broker being up at the moment they are decided:
- * they wait here and go out on the next CONNACK (agents refuse them once their
- * ttl has passed, so older ones are dropped). */
-static void
-flush_outbox (EfpDaemon *self)
-{
-  gint64 now = g_get_real_time ();
-  OutboxItem *o;
-
-  while ((o = g_queue_peek_head (&self->outbox)) != NULL)
-    {
-      if (now - o->queued_us > 300 * G_USEC_PER_SEC)
-        g_warning ("command to %s dropped: the broker was unreachable for its whole ttl", o->topic);
-      else if (self->mqtt == NULL || !efp_mqtt_client_publish (self->mqtt, o->topic, o->payload,
-                                                               strlen (o->payload), 1, FALSE, NULL))
-        return;
-      else
-        g_message ("queued command to %s sent", o->topic);
-      outbox_item_free (g_queue_pop_head (&self->outbox));
-    }
-}
-
-static void
+static gboolean
 dispatch_publish (gpointer user_data, const gchar *topic, const gchar *payload)
 {
-  EfpDaemon *self = user_data;
-  OutboxItem *o;
-
-  flush_outbox (self);
-  if (g_queue_is_empty (&self->outbox) && self->mqtt != NULL &&
-      efp_mqtt_client_publish (self->mqtt, topic, payload, strlen (payload), 1, FALSE, NULL))
-    return;
-  g_warning ("command to %s queued: the broker connection is down", topic);
-  o = g_new0 (OutboxItem, 1);
-  o->topic = g_strdup (topic);
-  o->payload = g_strdup (payload);
-  o->queued_us = g_get_real_time ();
-  g_queue_push_tail (&self->outbox, o);
+  return efp_outbox_send (((EfpDaemon *) user_data)->outbox, topic, payload);
 }
 
-static void
-dispatch_agent_changed (gpointer user_data, const EfpAgentInfo *a)
-{
-  EfpDaemon *self = user_data;
-  if (self->metrics != NULL)
-    efp_metrics_update_agent (self->metrics, a->id, a->online, a->last_seen_us);
-  if (self->dbus != NULL)
-    efp_dbus_service_update_agent (self->dbus, a->id, a->online, (guint64) a->last_seen_us,
-                                   a->last_command_id, a->last_result);
-}
-
+/* Recorded before it is published: see recover_after_crash (). */
 static void
 dispatch_command_sent (gpointer user_data, const gchar *agent, const gchar *id, const gchar *action,
-                       const gchar *policy, const gchar *device, gint64 issued_at)
+                       const gchar *policy, const gchar *device, gint64 issued_at,
+                       const gchar *payload)
 {
   EfpDaemon *self = user_data;
-  EfpSentCommand c = { (gchar *) id,     (gchar *) agent,  (gchar *) action,
-                       (gchar *) policy, (gchar *) device, issued_at };
+  EfpSentCommand c = { (gchar *) id,     (gchar *) agent, (gchar *) action,  (gchar *) policy,
+                       (gchar *) device, issued_at,       (gchar *) payload, TRUE };
   efp_state_file_add_command (self->state, &c);
   save_state (self);
   if (self->metrics != NULL)
     efp_metrics_count_command (self->metrics, action);
+}
+
+static void
+dispatch_command_published (gpointer user_data, const gchar *agent, const gchar *id)
+{
+  EfpDaemon *self = user_data;
+  efp_state_file_mark_published (self->state, id, agent);
+  save_state (self);
 }
 
 /* ---- cloud --------------------------------------------------------------------------- */
@@ -969,15 +638,16 @@ on_cloud_device_status (EfpCloud *cloud, const gchar *serial, gboolean online, g
   if (online || dev->stale || dev->last_frame_us == 0)
     return;
   dev->stale = TRUE;
-  publish_event (self, dev->name, NULL, "stale", "the EcoFlow cloud reports the device offline");
-  publish_device (self, dev);
+  efp_daemon_publish_event (self, dev->name, NULL, "stale",
+                            "the EcoFlow cloud reports the device offline");
+  efp_daemon_publish_device (self, dev);
   update_groups_of (self, dev);
 }
 
 static void
 on_cloud_connection (EfpCloud *cloud, gboolean connected, gpointer user_data)
 {
-  update_manager (user_data);
+  efp_daemon_update_manager (user_data);
 }
 
 static gboolean
@@ -992,107 +662,6 @@ start_cloud (EfpDaemon *self, GError **error)
   g_signal_connect (self->cloud, "connection-changed", G_CALLBACK (on_cloud_connection), self);
   g_signal_connect (self->cloud, "device-status", G_CALLBACK (on_cloud_device_status), self);
   efp_cloud_start (self->cloud);
-  return TRUE;
-}
-
-/* ---- D-Bus --------------------------------------------------------------------------- */
-
-static gchar *
-dbus_test_agent (gpointer user_data, const gchar *agent, GError **error)
-{
-  return efp_daemon_test_agent (user_data, agent, error);
-}
-
-static gboolean
-dbus_reload (gpointer user_data, GError **error)
-{
-  return efp_daemon_reload (user_data, error);
-}
-
-static void
-sinks_publish_everything (EfpDaemon *self)
-{
-  GHashTableIter it;
-  gpointer v;
-  GList *agents, *l;
-  guint i;
-
-  /* D-Bus, NUT and metrics learn every device, group, policy and agent */
-  update_manager (self);
-  g_hash_table_iter_init (&it, self->devices);
-  while (g_hash_table_iter_next (&it, NULL, &v))
-    {
-      EfpReadingMeta meta;
-      efp_device_meta (v, &meta);
-      if (self->dbus != NULL)
-        efp_dbus_service_update_device (self->dbus, &((EfpDevice *) v)->reading, &meta);
-      if (self->metrics != NULL && ((EfpDevice *) v)->last_frame_us > 0)
-        efp_metrics_update_device (self->metrics, &((EfpDevice *) v)->reading, &meta);
-      nut_update (self, &((EfpDevice *) v)->reading, &meta, FALSE);
-    }
-  for (i = 0; i < self->config->groups->len; i++)
-    publish_group (self, self->config->groups->pdata[i]);
-  for (i = 0; i < self->runners->len; i++)
-    update_policy_dbus (self, self->runners->pdata[i]);
-  agents = efp_dispatcher_list_agents (self->dispatcher);
-  for (l = agents; l != NULL; l = l->next)
-    dispatch_agent_changed (self, l->data);
-  g_list_free (agents);
-}
-
-/* The server object is made with the configuration (a bad users file is a
- * configuration error, exit 78); it listens once the daemon starts. */
-static gboolean
-start_nut (EfpDaemon *self, GError **error)
-{
-  if (self->nut == NULL)
-    return TRUE;
-  if (!efp_nut_server_start (self->nut, error))
-    {
-      g_clear_pointer (&self->nut, efp_nut_server_free);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static void
-start_dbus (EfpDaemon *self)
-{
-  static const EfpDbusHandlers handlers = { dbus_test_agent, dbus_reload };
-  if (!self->options.use_dbus)
-    return;
-  self->dbus = efp_dbus_service_new (self->options.bus_type, &handlers, self);
-  efp_dbus_service_start (self->dbus);
-}
-
-/* ---- outputs made from the configuration ------------------------------------------- */
-
-static void
-on_wol_sent (gpointer user_data, const gchar *host, const gchar *detail)
-{
-  g_message ("WAKE host %s: %s", host, detail);
-  publish_event (user_data, host, NULL, "wol-sent", detail);
-}
-
-/* Notifications and Wake-on-LAN are checked with the configuration: a bad
- * [notify] or [wol:] value is a configuration error (exit 78), also on reload. */
-static gboolean
-make_outputs (EfpDaemon *self, EfpConfig *config, EfpNotifier **notifier, EfpWol **wol,
-              GError **error)
-{
-  *notifier = efp_notifier_new (config->keyfile, error);
-  if (*notifier == NULL)
-    {
-      efp_config_prefix_error (config, error);
-      return FALSE;
-    }
-  *wol = efp_wol_new (config->keyfile, on_wol_sent, self, error);
-  if (*wol == NULL)
-    {
-      efp_config_prefix_error (config, error);
-      g_clear_pointer (notifier, efp_notifier_free);
-      return FALSE;
-    }
   return TRUE;
 }
 
@@ -1150,12 +719,31 @@ restore_policy_states (EfpDaemon *self)
     }
 }
 
-/* A shutdown the state file says was triggered, but for which no command was
- * recorded as sent: the daemon died in between. Send it now. */
+/* What a crash can leave behind, put right at start-up:
+ *  - a command recorded but not known to have reached the broker is published
+ *    again, byte for byte: an agent that got it drops the replayed id, one that
+ *    did not acts on it (commands past their ttl are left alone);
+ *  - a shutdown the state file says was triggered but for which no command was
+ *    recorded at all (the daemon died in between) is sent now. */
 static void
-recover_unsent_shutdowns (EfpDaemon *self)
+recover_after_crash (EfpDaemon *self)
 {
+  gint64 now_s = g_get_real_time () / G_USEC_PER_SEC;
   guint i, j;
+
+  for (i = 0; i < self->state->commands->len; i++)
+    {
+      EfpSentCommand *c = self->state->commands->pdata[i];
+      g_autofree gchar *topic = NULL;
+      if (!c->pending || c->payload == NULL || *c->payload == '\0' || now_s - c->issued_at > 300)
+        continue;
+      topic = g_strdup_printf ("%s/%s/cmd", self->config->mqtt.command_prefix, c->agent);
+      g_message ("%s command %s to %s was recorded but maybe never published; publishing it "
+                 "again (an agent drops a replay)",
+                 c->action, c->id, c->agent);
+      if (efp_outbox_send (self->outbox, topic, c->payload))
+        efp_state_file_mark_published (self->state, c->id, c->agent);
+    }
 
   for (i = 0; i < self->runners->len; i++)
     {
@@ -1211,7 +799,7 @@ efp_daemon_finalize (GObject *object)
   g_clear_pointer (&self->wol, efp_wol_free);
   g_clear_pointer (&self->notifier, efp_notifier_free);
   g_clear_pointer (&self->republished, g_hash_table_unref);
-  g_queue_clear_full (&self->outbox, outbox_item_free);
+  g_clear_pointer (&self->outbox, efp_outbox_free);
   g_clear_object (&self->mqtt);
   g_clear_pointer (&self->config, efp_config_free);
   g_clear_pointer (&self->registry, efp_plugin_registry_free);
@@ -1239,6 +827,8 @@ efp_daemon_init (EfpDaemon *self)
   self->runners = g_ptr_array_new_with_free_func ((GDestroyNotify) efp_policy_runner_free);
   self->republished =
     g_hash_table_new_full (g_bytes_hash, g_bytes_equal, (GDestroyNotify) g_bytes_unref, NULL);
+  /* agents refuse a command older than its ttl (300 s): no point keeping it longer */
+  self->outbox = efp_outbox_new (300, outbox_publish, self);
 }
 
 EfpDaemon *
@@ -1246,7 +836,8 @@ efp_daemon_new (const EfpDaemonOptions *options, GError **error)
 {
   g_autoptr (EfpDaemon) self = g_object_new (EFP_TYPE_DAEMON, NULL);
   g_autoptr (GError) local = NULL;
-  EfpDispatcherCallbacks cb = { dispatch_publish, dispatch_agent_changed, dispatch_command_sent };
+  EfpDispatcherCallbacks cb = { dispatch_publish, efp_daemon_agent_changed, dispatch_command_sent,
+                                dispatch_command_published };
 
   self->options = *options;
   self->config_file = g_strdup (options->config_file);
@@ -1272,7 +863,7 @@ efp_daemon_new (const EfpDaemonOptions *options, GError **error)
   if (self->config->nut.enabled &&
       (self->nut = efp_nut_server_new (&self->config->nut, error)) == NULL)
     return NULL;
-  if (!make_outputs (self, self->config, &self->notifier, &self->wol, error))
+  if (!efp_daemon_make_outputs (self, self->config, &self->notifier, &self->wol, error))
     return NULL;
   self->metrics = efp_metrics_new_from_keyfile (self->config->keyfile, &local);
   if (local != NULL)
@@ -1316,7 +907,7 @@ efp_daemon_start (EfpDaemon *self, GError **error)
   efp_mqtt_client_start (self->mqtt);
   if (!start_cloud (self, error))
     return FALSE;
-  if (!start_nut (self, &local))
+  if (!efp_daemon_start_nut (self, &local))
     {
       /* hosts are still protected through MQTT: say it loudly and go on */
       g_warning ("NUT server not available: %s", local->message);
@@ -1328,8 +919,8 @@ efp_daemon_start (EfpDaemon *self, GError **error)
       g_clear_error (&local);
       g_clear_pointer (&self->metrics, efp_metrics_free);
     }
-  start_dbus (self);
-  sinks_publish_everything (self);
+  efp_daemon_start_dbus (self);
+  efp_daemon_publish_everything (self);
   self->started = TRUE;
   if (self->config->dry_run)
     g_message ("dry run: commands carry \"dry_run\": true and agents only log them");
@@ -1348,7 +939,8 @@ efp_daemon_start (EfpDaemon *self, GError **error)
         if (efp_policy_runner_get_target (r, names->pdata[j])->state.phase != EFP_POLICY_PHASE_IDLE)
           evaluate_target (self, r, names->pdata[j]);
     }
-  recover_unsent_shutdowns (self);
+  recover_after_crash (self);
+  save_state (self);
   return TRUE;
 }
 
@@ -1362,7 +954,7 @@ efp_daemon_stop (EfpDaemon *self)
     {
       g_autofree gchar *topic =
         g_strdup_printf ("%s/orchestrator/status", self->config->mqtt.command_prefix);
-      publish (self, topic, "{\"state\":\"offline\"}", 1, TRUE);
+      efp_daemon_publish (self, topic, "{\"state\":\"offline\"}", 1, TRUE);
       efp_mqtt_client_stop (self->mqtt);
     }
   if (self->cloud != NULL)
@@ -1384,7 +976,7 @@ efp_daemon_reload (EfpDaemon *self, GError **error)
   g_autoptr (EfpNotifier) notifier = NULL;
   g_autoptr (EfpWol) wol = NULL;
 
-  if (fresh == NULL || !make_outputs (self, fresh, &notifier, &wol, error))
+  if (fresh == NULL || !efp_daemon_make_outputs (self, fresh, &notifier, &wol, error))
     return FALSE;
   if (self->options.dry_run)
     fresh->dry_run = TRUE;
@@ -1470,13 +1062,13 @@ efp_daemon_reload (EfpDaemon *self, GError **error)
       g_clear_pointer (&self->nut, efp_nut_server_free);
       if (self->config->nut.enabled)
         self->nut = efp_nut_server_new (&self->config->nut, &nerr);
-      if (nerr == NULL && self->started && !start_nut (self, &nerr))
+      if (nerr == NULL && self->started && !efp_daemon_start_nut (self, &nerr))
         g_warning ("NUT server not available: %s", nerr->message);
       else if (nerr != NULL)
         g_warning ("NUT server not available: %s", nerr->message);
       republish_all (self);
     }
-  sinks_publish_everything (self);
+  efp_daemon_publish_everything (self);
   g_message ("configuration reloaded");
   return TRUE;
 }

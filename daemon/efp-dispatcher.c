@@ -184,16 +184,17 @@ deliver (Issuance *is, Delivery *d)
   d->sent = TRUE;
   g_message ("sending %s%s to agent %s (stage %d, command %s)", is->cmd->action,
              is->cmd->dry_run ? " (dry run)" : "", d->agent, d->stage, is->cmd->id);
-  self->cb.publish (self->user_data, topic, d->json);
+  if (self->cb.command_sent != NULL)
+    self->cb.command_sent (self->user_data, d->agent, is->cmd->id, is->cmd->action, is->cmd->policy,
+                           is->cmd->device, is->cmd->issued_at, d->json);
+  if (self->cb.publish (self->user_data, topic, d->json) && self->cb.command_published != NULL)
+    self->cb.command_published (self->user_data, d->agent, is->cmd->id);
   g_free (info->last_command_id);
   info->last_command_id = g_strdup (is->cmd->id);
   g_free (info->last_result);
   info->last_result = g_strdup ("sent");
   if (self->cb.agent_changed != NULL)
     self->cb.agent_changed (self->user_data, info);
-  if (self->cb.command_sent != NULL)
-    self->cb.command_sent (self->user_data, d->agent, is->cmd->id, is->cmd->action, is->cmd->policy,
-                           is->cmd->device, is->cmd->issued_at);
   d->ack_timer = g_timeout_add (self->ack_timeout_ms, on_ack_timeout, d);
 }
 

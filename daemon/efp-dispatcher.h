@@ -26,14 +26,17 @@ typedef struct
 
 typedef struct
 {
-  /* QoS 1, not retained */
-  void (*publish) (gpointer user_data, const gchar *topic, const gchar *payload);
+  /* QoS 1, not retained; TRUE when it went out now (FALSE: queued for later) */
+  gboolean (*publish) (gpointer user_data, const gchar *topic, const gchar *payload);
   /* an agent's status or last result changed */
   void (*agent_changed) (gpointer user_data, const EfpAgentInfo *agent);
-  /* a command went to @agent (for the state file) */
+  /* @payload is about to go to @agent: called BEFORE publishing, so a crash in
+   * between leaves a record to replay (the same id: agents drop a replay) */
   void (*command_sent) (gpointer user_data, const gchar *agent, const gchar *id,
                         const gchar *action, const gchar *policy, const gchar *device,
-                        gint64 issued_at);
+                        gint64 issued_at, const gchar *payload);
+  /* ...and it went out (may be NULL) */
+  void (*command_published) (gpointer user_data, const gchar *agent, const gchar *id);
 } EfpDispatcherCallbacks;
 
 typedef struct _EfpDispatcher EfpDispatcher;

@@ -16,6 +16,7 @@ sent_command_free (gpointer p)
   g_free (c->action);
   g_free (c->policy);
   g_free (c->device);
+  g_free (c->payload);
   g_free (c);
 }
 
@@ -65,9 +66,28 @@ efp_state_file_add_command (EfpStateFile *self, const EfpSentCommand *cmd)
   c->policy = g_strdup (cmd->policy);
   c->device = g_strdup (cmd->device);
   c->issued_at = cmd->issued_at;
+  c->payload = g_strdup (cmd->payload);
+  c->pending = cmd->pending;
   g_ptr_array_add (self->commands, c);
   if (self->commands->len > MAX_COMMANDS)
     g_ptr_array_remove_range (self->commands, 0, self->commands->len - MAX_COMMANDS);
+}
+
+void
+efp_state_file_mark_published (EfpStateFile *self, const gchar *id, const gchar *agent)
+{
+  guint i;
+  for (i = self->commands->len; i > 0; i--)
+    {
+      EfpSentCommand *c = self->commands->pdata[i - 1];
+      if (g_strcmp0 (c->id, id) == 0 && g_strcmp0 (c->agent, agent) == 0)
+        {
+          c->pending = FALSE;
+          /* only a pending command is ever replayed: the payload has done its job */
+          g_clear_pointer (&c->payload, g_free);
+          return;
+        }
+    }
 }
 
 void
@@ -168,6 +188,13 @@ efp_state_file_save (EfpStateFile *self, const gchar *path, GError **error)
       json_builder_add_string_value (b, c->device);
       json_builder_set_member_name (b, "issued_at");
       json_builder_add_int_value (b, c->issued_at);
+      if (c->pending)
+        {
+          json_builder_set_member_name (b, "pending");
+          json_builder_add_boolean_value (b, TRUE);
+          json_builder_set_member_name (b, "payload");
+          json_builder_add_string_value (b, c->payload != NULL ? c->payload : "");
+        }
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
@@ -366,14 +393,24 @@ read_policy (Reader *rd, EfpStateFile *self, JsonObject *p)
 static gboolean
 read_command (Reader *rd, EfpStateFile *self, JsonObject *c)
 {
-  const gchar *id, *agent, *action, *policy, *device;
+  const gchar *id, *agent, *action, *policy, *device, *payload;
   EfpSentCommand sc = { 0 };
+  JsonNode *pending;
 
   if (!read_str (rd, c, "id", TRUE, &id) || !read_str (rd, c, "agent", TRUE, &agent) ||
       !read_str (rd, c, "action", TRUE, &action) || !read_str (rd, c, "policy", FALSE, &policy) ||
       !read_str (rd, c, "device", FALSE, &device) ||
-      !read_int (rd, c, "issued_at", G_MININT64, G_MAXINT64, &sc.issued_at))
+      !read_int (rd, c, "issued_at", G_MININT64, G_MAXINT64, &sc.issued_at) ||
+      !read_str (rd, c, "payload", FALSE, &payload))
     return FALSE;
+  pending = json_object_get_member (c, "pending");
+  if (pending != NULL && !JSON_NODE_HOLDS_NULL (pending))
+    {
+      if (!JSON_NODE_HOLDS_VALUE (pending) || json_node_get_value_type (pending) != G_TYPE_BOOLEAN)
+        return bad_member (rd, "pending", "true or false");
+      sc.pending = json_node_get_boolean (pending);
+    }
+  sc.payload = (gchar *) payload;
   sc.id = (gchar *) id;
   sc.agent = (gchar *) agent;
   sc.action = (gchar *) action;

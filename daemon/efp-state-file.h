@@ -20,6 +20,8 @@ typedef struct
   gchar *policy;
   gchar *device;
   gint64 issued_at;
+  gchar *payload;   /* the exact JSON, to replay it after a crash (NULL in old files) */
+  gboolean pending; /* recorded, not known to have reached the broker */
 } EfpSentCommand;
 
 typedef struct
@@ -48,6 +50,8 @@ void efp_state_file_set_policy (EfpStateFile *self, const gchar *policy, const g
 const EfpPolicyState *efp_state_file_get_policy (EfpStateFile *self, const gchar *policy,
                                                  const gchar *target);
 void efp_state_file_add_command (EfpStateFile *self, const EfpSentCommand *cmd);
+/* The command @id to @agent reached the broker. */
+void efp_state_file_mark_published (EfpStateFile *self, const gchar *id, const gchar *agent);
 void efp_state_file_set_device (EfpStateFile *self, const gchar *name, const EfpReading *reading,
                                 gint64 last_frame_us);
 const EfpDeviceSnapshot *efp_state_file_get_device (EfpStateFile *self, const gchar *name);

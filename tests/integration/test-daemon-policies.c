@@ -120,8 +120,16 @@ test_restart_inside_cooldown (Fixture *f, gconstpointer data)
       g_assert_true (efp_test_publish (f->port, RAW, LOW));
       g_usleep (500 * 1000);
     }
-  second = efp_test_sub_wait (sub, "power-manager/pc/cmd *shutdown*", 500);
-  g_assert_null (second);
+  /* a command the crash may have cut off is published again, byte for byte (the agent
+   * drops the replayed id); a second shutdown, with a new id, never comes */
+  while ((second = efp_test_sub_wait (sub, "power-manager/pc/cmd *shutdown*", 500)) != NULL)
+    {
+      g_autoptr (EfpCommand) a = parse_cmd (first);
+      g_autoptr (EfpCommand) b = parse_cmd (second);
+      g_assert_cmpstr (a->id, ==, b->id);
+      g_assert_cmpstr (first, ==, second);
+      g_clear_pointer (&second, g_free);
+    }
   g_assert_cmpuint (efp_test_daemon_count_log (d, "SHUTDOWN TRIGGERED"), ==, 1);
 }
 

@@ -70,7 +70,7 @@ sent_free (gpointer p)
   g_free (s);
 }
 
-static void
+static gboolean
 on_publish (gpointer user_data, const gchar *topic, const gchar *payload)
 {
   Fixture *f = user_data;
@@ -79,6 +79,7 @@ on_publish (gpointer user_data, const gchar *topic, const gchar *payload)
   s->topic = g_strdup (topic);
   s->payload = g_strdup (payload);
   g_ptr_array_add (f->sent, s);
+  return TRUE;
 }
 
 static void
@@ -104,7 +105,7 @@ fixture_setup_with (Fixture *f, gint stage1_timeout)
   EfpConfigLoadOptions o = { 0 };
   g_autoptr (GError) error = NULL;
   g_autofree gchar *k1 = NULL, *k2 = NULL, *conf = NULL, *text = NULL;
-  EfpDispatcherCallbacks cb = { on_publish, on_agent_changed, NULL };
+  EfpDispatcherCallbacks cb = { on_publish, on_agent_changed, NULL, NULL };
 
   g_ptr_array_set_size (warnings, 0);
   f->dir = g_dir_make_tmp ("efp-dispatcher-XXXXXX", NULL);
