@@ -4,7 +4,7 @@
  * what was expected and what was found; the daemon exits 78 with it.
  */
 #include "config.h"
-#include "efp-config.h"
+#include "efp-config-private.h"
 
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
@@ -150,8 +150,8 @@ agent_config_free (gpointer p)
   g_free (a);
 }
 
-static void
-secret_free (gchar *s)
+void
+efp_config_secret_free (gchar *s)
 {
   if (s != NULL)
     memset (s, 0, strlen (s));
@@ -167,7 +167,7 @@ efp_config_free (EfpConfig *c)
   g_free (c->env_file);
   g_free (c->mqtt.host);
   g_free (c->mqtt.username);
-  secret_free (c->mqtt.password);
+  efp_config_secret_free (c->mqtt.password);
   g_free (c->mqtt.password_file);
   g_free (c->mqtt.ca_file);
   g_free (c->mqtt.client_id);
@@ -177,10 +177,10 @@ efp_config_free (EfpConfig *c)
   g_free (c->cloud.region);
   g_free (c->cloud.api_url);
   g_free (c->cloud.email);
-  secret_free (c->cloud.password);
+  efp_config_secret_free (c->cloud.password);
   g_free (c->cloud.password_file);
   g_free (c->cloud.access_key);
-  secret_free (c->cloud.secret_key);
+  efp_config_secret_free (c->cloud.secret_key);
   g_free (c->cloud.secret_key_file);
   g_free (c->cloud.ca_file);
   g_strfreev (c->cloud.serials);
@@ -493,8 +493,8 @@ get_port (Loader *l, const gchar *group, const gchar *key, guint16 *inout, GErro
   return TRUE;
 }
 
-static GStrv
-split_list (const gchar *s)
+GStrv
+efp_config_split_list (const gchar *s)
 {
   g_auto (GStrv) parts = g_strsplit_set (s, ";,", -1);
   g_autoptr (GPtrArray) out = g_ptr_array_new ();
@@ -518,7 +518,7 @@ get_list (Loader *l, const gchar *group, const gchar *key, GStrv *out, GError **
   if (v != NULL)
     {
       g_strfreev (*out);
-      *out = split_list (v);
+      *out = efp_config_split_list (v);
     }
   return TRUE;
 }
@@ -532,13 +532,13 @@ read_secret (Loader *l, const gchar *group, const gchar *key, const gchar *path,
   if (s == NULL)
     return set_fail (l, group, key, error, "[%s] %s: expected a readable secret file, found %s",
                      group, key, local->message);
-  secret_free (*out);
+  efp_config_secret_free (*out);
   *out = s;
   return TRUE;
 }
 
-static gboolean
-valid_name (const gchar *s)
+gboolean
+efp_config_valid_name (const gchar *s)
 {
   return s != NULL && *s != '\0' && strpbrk (s, "/+#") == NULL && g_utf8_validate (s, -1, NULL);
 }
@@ -661,8 +661,8 @@ load_daemon_nut (Loader *l, GError **error)
   return TRUE;
 }
 
-static EfpDeviceConfig *
-device_new (const gchar *name)
+EfpDeviceConfig *
+efp_config_device_new (const gchar *name)
 {
   EfpDeviceConfig *d = g_new0 (EfpDeviceConfig, 1);
   d->name = g_strdup (name);
@@ -671,8 +671,8 @@ device_new (const gchar *name)
   return d;
 }
 
-static EfpDeviceConfig *
-find_device_mut (EfpConfig *c, const gchar *name_or_serial)
+EfpDeviceConfig *
+efp_config_find_device_mut (EfpConfig *c, const gchar *name_or_serial)
 {
   return (EfpDeviceConfig *) efp_config_find_device (c, name_or_serial);
 }
@@ -685,18 +685,18 @@ load_device (Loader *l, const gchar *group, const gchar *name, GError **error)
   g_auto (GStrv) keys = NULL;
   guint i;
 
-  if (!valid_name (name))
+  if (!efp_config_valid_name (name))
     return set_fail (l, group, NULL, error,
                      "[%s]: expected a device name without '/', '+' or '#', found '%s'", group,
                      name);
-  d = device_new (name);
+  d = efp_config_device_new (name);
   g_ptr_array_add (l->config->devices, d);
   if (!get_string (l, group, "serial", &d->serial, error) ||
       !get_string (l, group, "decoder", &d->decoder, error) ||
       !get_list (l, group, "agents", &d->agents, error) ||
       !get_string (l, group, "capacity-wh", &cap, error))
     return FALSE;
-  if (d->serial != NULL && !valid_name (d->serial))
+  if (d->serial != NULL && !efp_config_valid_name (d->serial))
     return set_fail (l, group, "serial", error, "[%s] serial: expected a serial number, found '%s'",
                      group, d->serial);
   if (d->decoder != NULL && g_str_equal (d->decoder, "auto"))
@@ -738,7 +738,7 @@ load_agent (Loader *l, const gchar *group, const gchar *id, GError **error)
 
   a->id = g_strdup (id);
   g_ptr_array_add (l->config->agents, a);
-  if (!valid_name (id))
+  if (!efp_config_valid_name (id))
     return set_fail (l, group, NULL, error,
                      "[%s]: expected an agent id without '/', '+' or '#', found '%s'", group, id);
   if (!get_string (l, group, "key-file", &a->key_file, error) ||
@@ -766,8 +766,8 @@ load_agent (Loader *l, const gchar *group, const gchar *id, GError **error)
   return TRUE;
 }
 
-static EfpAgentConfig *
-ensure_agent (EfpConfig *c, const gchar *id)
+EfpAgentConfig *
+efp_config_ensure_agent (EfpConfig *c, const gchar *id)
 {
   EfpAgentConfig *a = (EfpAgentConfig *) efp_config_find_agent (c, id);
   if (a == NULL)
@@ -804,7 +804,7 @@ load_named_groups (Loader *l, GError **error)
           EfpGroupConfig *g = g_new0 (EfpGroupConfig, 1);
           g->name = g_strdup (groups[i] + 6);
           g_ptr_array_add (l->config->groups, g);
-          if (!valid_name (g->name))
+          if (!efp_config_valid_name (g->name))
             return set_fail (l, groups[i], NULL, error,
                              "[%s]: expected a group name without '/', '+' or '#'", groups[i]);
           if (!get_list (l, groups[i], "devices", &g->devices, error))
@@ -830,245 +830,6 @@ load_named_groups (Loader *l, GError **error)
           return set_fail (l, groups[i], "module", error,
                            "[%s] module: expected a policy module name, found nothing", groups[i]);
       }
-  return TRUE;
-}
-
-/* ---- seed .env ----------------------------------------------------------------------- */
-
-static const gchar *
-env_value (GHashTable *env, const gchar *name)
-{
-  EfpEnvEntry *e = g_hash_table_lookup (env, name);
-  return e != NULL && *e->value != '\0' ? e->value : NULL;
-}
-
-static gboolean
-env_int (GHashTable *env, const gchar *name, gint64 min, gint64 max, gint64 *out, GError **error)
-{
-  EfpEnvEntry *e = g_hash_table_lookup (env, name);
-  gchar *end = NULL;
-  gint64 v;
-
-  if (e == NULL || *e->value == '\0')
-    return TRUE;
-  v = g_ascii_strtoll (e->value, &end, 10);
-  if (end == NULL || *end != '\0' || v < min || v > max)
-    {
-      g_set_error (error, EFP_CONFIG_ERROR, EFP_CONFIG_ERROR_INVALID,
-                   "%s: %s: expected an integer %" G_GINT64_FORMAT "-%" G_GINT64_FORMAT
-                   ", found '%s'",
-                   e->origin, name, min, max, e->value);
-      return FALSE;
-    }
-  *out = v;
-  return TRUE;
-}
-
-static gboolean
-apply_device_map (Loader *l, EfpEnvEntry *e, GError **error)
-{
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (GError) local = NULL;
-  JsonNode *root;
-  JsonObject *o;
-  g_autoptr (GList) members = NULL;
-  GList *it;
-
-  if (!json_parser_load_from_data (parser, e->value, -1, &local))
-    {
-      g_set_error (error, EFP_CONFIG_ERROR, EFP_CONFIG_ERROR_INVALID,
-                   "%s: DEVICE_TO_AGENTS_JSON: expected a JSON object, found invalid JSON (%s)",
-                   e->origin, local->message);
-      return FALSE;
-    }
-  root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-    {
-      g_set_error (error, EFP_CONFIG_ERROR, EFP_CONFIG_ERROR_INVALID,
-                   "%s: DEVICE_TO_AGENTS_JSON: expected a JSON object, found another JSON value",
-                   e->origin);
-      return FALSE;
-    }
-  o = json_node_get_object (root);
-  members = json_object_get_members (o);
-  for (it = members; it != NULL; it = it->next)
-    {
-      const gchar *dev = it->data;
-      JsonNode *n = json_object_get_member (o, dev);
-      g_autoptr (GPtrArray) agents = g_ptr_array_new ();
-      EfpDeviceConfig *d;
-      JsonArray *a;
-      guint i;
-
-      if (!JSON_NODE_HOLDS_ARRAY (n))
-        {
-          g_set_error (error, EFP_CONFIG_ERROR, EFP_CONFIG_ERROR_INVALID,
-                       "%s: DEVICE_TO_AGENTS_JSON: \"%s\": expected an array of agent ids, "
-                       "found another JSON value",
-                       e->origin, dev);
-          return FALSE;
-        }
-      if (!valid_name (dev))
-        {
-          g_set_error (error, EFP_CONFIG_ERROR, EFP_CONFIG_ERROR_INVALID,
-                       "%s: DEVICE_TO_AGENTS_JSON: expected device names without '/', '+' or "
-                       "'#', found \"%s\"",
-                       e->origin, dev);
-          return FALSE;
-        }
-      a = json_node_get_array (n);
-      for (i = 0; i < json_array_get_length (a); i++)
-        {
-          JsonNode *el = json_array_get_element (a, i);
-          const gchar *id;
-          if (!JSON_NODE_HOLDS_VALUE (el) || json_node_get_value_type (el) != G_TYPE_STRING ||
-              !valid_name (json_node_get_string (el)))
-            {
-              g_set_error (error, EFP_CONFIG_ERROR, EFP_CONFIG_ERROR_INVALID,
-                           "%s: DEVICE_TO_AGENTS_JSON: \"%s\": expected agent id strings, "
-                           "found another JSON value",
-                           e->origin, dev);
-              return FALSE;
-            }
-          id = json_node_get_string (el);
-          g_ptr_array_add (agents, g_strdup (id));
-          ensure_agent (l->config, id);
-        }
-      g_ptr_array_add (agents, NULL);
-      d = find_device_mut (l->config, dev);
-      if (d == NULL)
-        {
-          d = device_new (dev);
-          g_ptr_array_add (l->config->devices, d);
-        }
-      g_strfreev (d->agents);
-      d->agents = (GStrv) g_ptr_array_free (g_steal_pointer (&agents), FALSE);
-    }
-  return TRUE;
-}
-
-static gboolean
-apply_env (Loader *l, GHashTable *env, GError **error)
-{
-  EfpConfig *c = l->config;
-  const gchar *v;
-  gint64 port = c->mqtt.port, soc_min = 10, debounce = 180, cooldown = 300;
-  gboolean have_policy_keys;
-  EfpEnvEntry *e;
-
-  if ((v = env_value (env, "MQTT_HOST")) != NULL)
-    {
-      g_free (c->mqtt.host);
-      c->mqtt.host = g_strdup (v);
-    }
-  if (!env_int (env, "MQTT_PORT", 1, 65535, &port, error))
-    return FALSE;
-  c->mqtt.port = (guint16) port;
-  if ((v = env_value (env, "MQTT_USER")) != NULL)
-    {
-      g_free (c->mqtt.username);
-      c->mqtt.username = g_strdup (v);
-    }
-  if ((v = env_value (env, "MQTT_PASS")) != NULL)
-    {
-      secret_free (c->mqtt.password);
-      c->mqtt.password = g_strdup (v);
-    }
-  if ((v = env_value (env, "ECOFLOW_BASE")) != NULL)
-    {
-      if (!valid_name (v))
-        {
-          e = g_hash_table_lookup (env, "ECOFLOW_BASE");
-          g_set_error (error, EFP_CONFIG_ERROR, EFP_CONFIG_ERROR_INVALID,
-                       "%s: ECOFLOW_BASE: expected a topic prefix without '+' or '#', found '%s'",
-                       e->origin, v);
-          return FALSE;
-        }
-      g_free (c->mqtt.raw_prefix);
-      g_free (c->mqtt.state_prefix);
-      c->mqtt.raw_prefix = g_strdup (v);
-      c->mqtt.state_prefix = g_strdup (v);
-    }
-  have_policy_keys = env_value (env, "POLICY_SOC_MIN") != NULL ||
-                     env_value (env, "POLICY_DEBOUNCE_SEC") != NULL ||
-                     env_value (env, "POLICY_COOLDOWN_SEC") != NULL ||
-                     env_value (env, "DEVICE_TO_AGENTS_JSON") != NULL;
-  if (!env_int (env, "POLICY_SOC_MIN", 0, 100, &soc_min, error) ||
-      !env_int (env, "POLICY_DEBOUNCE_SEC", 0, 604800, &debounce, error) ||
-      !env_int (env, "POLICY_COOLDOWN_SEC", 0, 604800, &cooldown, error))
-    return FALSE;
-  e = g_hash_table_lookup (env, "DEVICE_TO_AGENTS_JSON");
-  if (e != NULL && *e->value != '\0' && !apply_device_map (l, e, error))
-    return FALSE;
-  if ((v = env_value (env, "ECOFLOW_DEVICE_LIST")) != NULL)
-    {
-      g_auto (GStrv) serials = split_list (v);
-      guint i;
-      for (i = 0; serials[i] != NULL; i++)
-        if (find_device_mut (c, serials[i]) == NULL)
-          {
-            EfpDeviceConfig *d = device_new (serials[i]);
-            d->serial = g_strdup (serials[i]);
-            g_ptr_array_add (c->devices, d);
-          }
-    }
-  /* cloud credentials: the developer keys win, as in the seed */
-  if ((v = env_value (env, "ECOFLOW_ACCESS_KEY")) != NULL)
-    {
-      g_free (c->cloud.access_key);
-      c->cloud.access_key = g_strdup (v);
-    }
-  if ((v = env_value (env, "ECOFLOW_SECRET_KEY")) != NULL)
-    {
-      secret_free (c->cloud.secret_key);
-      c->cloud.secret_key = g_strdup (v);
-    }
-  if ((v = env_value (env, "ECOFLOW_USER")) != NULL ||
-      (v = env_value (env, "ECOFLOW_USERNAME")) != NULL)
-    {
-      g_free (c->cloud.email);
-      c->cloud.email = g_strdup (v);
-    }
-  if ((v = env_value (env, "ECOFLOW_PASS")) != NULL ||
-      (v = env_value (env, "ECOFLOW_PASSWORD")) != NULL)
-    {
-      secret_free (c->cloud.password);
-      c->cloud.password = g_strdup (v);
-    }
-  if (c->cloud.access_key != NULL && c->cloud.secret_key != NULL)
-    {
-      c->cloud.enabled = TRUE;
-      c->cloud.auth = EFP_CLOUD_AUTH_OPEN_API;
-    }
-  else if (c->cloud.email != NULL && c->cloud.password != NULL)
-    {
-      c->cloud.enabled = TRUE;
-      c->cloud.auth = EFP_CLOUD_AUTH_APP;
-    }
-  if (have_policy_keys)
-    {
-      /* the seed's single policy, as a critical-soc policy named "critical" */
-      EfpPolicyConfig *p = NULL;
-      guint i;
-      for (i = 0; i < c->policies->len; i++)
-        if (g_str_equal (((EfpPolicyConfig *) c->policies->pdata[i])->name, "critical"))
-          p = c->policies->pdata[i];
-      if (p == NULL)
-        {
-          p = g_new0 (EfpPolicyConfig, 1);
-          p->name = g_strdup ("critical");
-          p->group = g_strdup ("policy:critical");
-          p->module = g_strdup ("critical-soc");
-          g_ptr_array_add (c->policies, p);
-          g_key_file_set_value (c->keyfile, p->group, "module", "critical-soc");
-        }
-      if (env_value (env, "POLICY_SOC_MIN") != NULL)
-        g_key_file_set_int64 (c->keyfile, p->group, "soc-min", soc_min);
-      if (env_value (env, "POLICY_DEBOUNCE_SEC") != NULL)
-        g_key_file_set_int64 (c->keyfile, p->group, "debounce-sec", debounce);
-      if (env_value (env, "POLICY_COOLDOWN_SEC") != NULL)
-        g_key_file_set_int64 (c->keyfile, p->group, "cooldown-sec", cooldown);
-    }
   return TRUE;
 }
 
@@ -1192,7 +953,7 @@ efp_config_load (const EfpConfigLoadOptions *options, GError **error)
         env = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, NULL);
       efp_env_file_add_environment (env, seed_names);
     }
-  if (env != NULL && !apply_env (&l, env, error))
+  if (env != NULL && !efp_config_apply_seed_env (config, env, error))
     return NULL;
   if (!check_references (&l, error))
     return NULL;
@@ -1250,141 +1011,4 @@ efp_config_find_agent (const EfpConfig *config, const gchar *id)
         return a;
     }
   return NULL;
-}
-
-/* ---- effective configuration --------------------------------------------------------- */
-
-static void
-set_str (GKeyFile *kf, const gchar *g, const gchar *k, const gchar *v)
-{
-  g_key_file_set_string (kf, g, k, v != NULL ? v : "");
-}
-
-static void
-set_list (GKeyFile *kf, const gchar *g, const gchar *k, GStrv v)
-{
-  g_autofree gchar *s = v != NULL ? g_strjoinv (";", v) : g_strdup ("");
-  g_key_file_set_value (kf, g, k, s);
-}
-
-gchar *
-efp_config_dump (const EfpConfig *c)
-{
-  g_autoptr (GKeyFile) kf = g_key_file_new ();
-  g_autoptr (GString) head = g_string_new ("# effective configuration of ecoflow-powerd\n");
-  g_autofree gchar *body = NULL;
-  guint i;
-
-  for (i = 0; i < c->files->len; i++)
-    g_string_append_printf (head, "# from %s\n", (const gchar *) c->files->pdata[i]);
-  if (c->env_file != NULL)
-    g_string_append_printf (head, "# from %s (seed .env)\n", c->env_file);
-
-  set_str (kf, "mqtt", "host", c->mqtt.host);
-  g_key_file_set_integer (kf, "mqtt", "port", c->mqtt.port);
-  set_str (kf, "mqtt", "username", c->mqtt.username);
-  set_str (kf, "mqtt", "password-file", c->mqtt.password_file);
-  if (c->mqtt.password != NULL)
-    g_key_file_set_comment (kf, "mqtt", "password-file", " password: ******** (set)", NULL);
-  g_key_file_set_boolean (kf, "mqtt", "tls", c->mqtt.tls);
-  set_str (kf, "mqtt", "ca-file", c->mqtt.ca_file);
-  set_str (kf, "mqtt", "client-id", c->mqtt.client_id);
-  set_str (kf, "mqtt", "raw-prefix", c->mqtt.raw_prefix);
-  set_str (kf, "mqtt", "state-prefix", c->mqtt.state_prefix);
-  set_str (kf, "mqtt", "command-prefix", c->mqtt.command_prefix);
-
-  g_key_file_set_boolean (kf, "cloud", "enabled", c->cloud.enabled);
-  set_str (kf, "cloud", "auth", c->cloud.auth == EFP_CLOUD_AUTH_APP ? "app" : "open-api");
-  set_str (kf, "cloud", "region", c->cloud.region);
-  set_str (kf, "cloud", "api-url", c->cloud.api_url);
-  set_str (kf, "cloud", "email", c->cloud.email);
-  set_str (kf, "cloud", "password-file", c->cloud.password_file);
-  if (c->cloud.password != NULL)
-    g_key_file_set_comment (kf, "cloud", "password-file", " password: ******** (set)", NULL);
-  set_str (kf, "cloud", "access-key", c->cloud.access_key);
-  set_str (kf, "cloud", "secret-key-file", c->cloud.secret_key_file);
-  if (c->cloud.secret_key != NULL)
-    g_key_file_set_comment (kf, "cloud", "secret-key-file", " secret key: ******** (set)", NULL);
-  set_str (kf, "cloud", "ca-file", c->cloud.ca_file);
-  g_key_file_set_boolean (kf, "cloud", "republish-raw", c->cloud.republish_raw);
-
-  for (i = 0; i < c->devices->len; i++)
-    {
-      const EfpDeviceConfig *d = c->devices->pdata[i];
-      g_autofree gchar *g = g_strdup_printf ("device:%s", d->name);
-      GHashTableIter it;
-      gpointer k, v;
-      set_str (kf, g, "serial", d->serial);
-      set_str (kf, g, "decoder", d->decoder != NULL ? d->decoder : "auto");
-      set_list (kf, g, "agents", d->agents);
-      if (!isnan (d->capacity_wh))
-        g_key_file_set_double (kf, g, "capacity-wh", d->capacity_wh);
-      g_hash_table_iter_init (&it, d->options);
-      while (g_hash_table_iter_next (&it, &k, &v))
-        set_str (kf, g, k, v);
-    }
-  for (i = 0; i < c->groups->len; i++)
-    {
-      const EfpGroupConfig *gr = c->groups->pdata[i];
-      g_autofree gchar *g = g_strdup_printf ("group:%s", gr->name);
-      set_list (kf, g, "devices", gr->devices);
-    }
-  for (i = 0; i < c->policies->len; i++)
-    {
-      const EfpPolicyConfig *p = c->policies->pdata[i];
-      set_str (kf, p->group, "module", p->module);
-      set_list (kf, p->group, "devices", p->devices);
-      set_list (kf, p->group, "agents", p->agents);
-      if (p->vtable != NULL && p->vtable->config_dump != NULL)
-        p->vtable->config_dump (p->module_config, kf, p->group);
-    }
-  for (i = 0; i < c->agents->len; i++)
-    {
-      const EfpAgentConfig *a = c->agents->pdata[i];
-      g_autofree gchar *g = g_strdup_printf ("agent:%s", a->id);
-      set_str (kf, g, "key-file", a->key_file);
-      if (a->key != NULL)
-        g_key_file_set_comment (kf, g, "key-file", " key: ******** (set)", NULL);
-      g_key_file_set_integer (kf, g, "stage", a->stage);
-      if (a->stage_timeout_sec > 0)
-        g_key_file_set_integer (kf, g, "stage-timeout-sec", a->stage_timeout_sec);
-    }
-  set_str (kf, "daemon", "state-file", c->state_file);
-  g_key_file_set_boolean (kf, "daemon", "dry-run", c->dry_run);
-  g_key_file_set_boolean (kf, "nut", "enabled", c->nut.enabled);
-  set_str (kf, "nut", "listen", c->nut.listen);
-  g_key_file_set_integer (kf, "nut", "port", c->nut.port);
-  set_str (kf, "nut", "users-file", c->nut.users_file);
-
-  /* the output groups as written: their modules check them (no secrets here, only
-   * the names of the files that hold them) */
-  {
-    g_auto (GStrv) groups = g_key_file_get_groups (c->keyfile, NULL);
-    for (i = 0; groups[i] != NULL; i++)
-      {
-        g_auto (GStrv) keys = NULL;
-        guint j;
-        if (!g_str_equal (groups[i], "notify") && !g_str_equal (groups[i], "metrics") &&
-            !g_str_has_prefix (groups[i], "wol:"))
-          continue;
-        keys = g_key_file_get_keys (c->keyfile, groups[i], NULL, NULL);
-        for (j = 0; keys != NULL && keys[j] != NULL; j++)
-          {
-            g_autofree gchar *v = g_key_file_get_value (c->keyfile, groups[i], keys[j], NULL);
-            const gchar *scheme = v != NULL ? strstr (v, "://") : NULL;
-            const gchar *path = scheme != NULL ? strchr (scheme + 3, '/') : NULL;
-            /* a webhook or ntfy topic path is as good as a password: show the host only */
-            if (path != NULL && path[1] != '\0')
-              {
-                g_autofree gchar *masked = g_strdup_printf ("%.*s/********", (int) (path - v), v);
-                g_key_file_set_value (kf, groups[i], keys[j], masked);
-              }
-            else
-              g_key_file_set_value (kf, groups[i], keys[j], v);
-          }
-      }
-  }
-  body = g_key_file_to_data (kf, NULL, NULL);
-  g_string_append (head, body);
-  return g_string_free (g_steal_pointer (&head), FALSE);
 }
