@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "efp-event.h"
 #include "efp-group.h"
 
 static void nut_update (EfpDaemon *self, const EfpReading *r, const EfpReadingMeta *meta,
@@ -34,39 +35,17 @@ efp_daemon_publish_event_full (EfpDaemon *self, const gchar *device, const gchar
                                const gchar *event, const gchar *detail, gdouble soc,
                                const gchar *const *agents)
 {
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
-  g_autoptr (JsonNode) root = NULL;
-  g_autofree gchar *json = NULL;
+  gint64 ts = g_get_real_time () / G_USEC_PER_SEC;
+  g_autofree gchar *json = efp_event_to_json (ts, device, policy, event, detail);
   g_autofree gchar *topic = g_strdup_printf ("%s/events", self->config->mqtt.command_prefix);
 
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "ts");
-  json_builder_add_int_value (b, g_get_real_time () / G_USEC_PER_SEC);
-  json_builder_set_member_name (b, "device");
-  json_builder_add_string_value (b, device);
-  json_builder_set_member_name (b, "policy");
-  if (policy != NULL)
-    json_builder_add_string_value (b, policy);
-  else
-    json_builder_add_null_value (b);
-  json_builder_set_member_name (b, "event");
-  json_builder_add_string_value (b, event);
-  json_builder_set_member_name (b, "detail");
-  json_builder_add_string_value (b, detail != NULL ? detail : "");
-  json_builder_end_object (b);
-  root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  json = json_generator_to_data (gen, NULL);
   efp_daemon_publish (self, topic, json, 1, FALSE);
   if (self->metrics != NULL)
     efp_metrics_count_event (self->metrics, event);
   if (self->notifier != NULL)
-    efp_notifier_event_full (self->notifier, g_get_real_time () / G_USEC_PER_SEC, device, policy,
-                             event, detail, soc, agents);
+    efp_notifier_event_full (self->notifier, ts, device, policy, event, detail, soc, agents);
   if (self->dbus != NULL)
-    efp_dbus_service_add_event (self->dbus, g_get_real_time () / G_USEC_PER_SEC, device, policy,
-                                event, detail);
+    efp_dbus_service_add_event (self->dbus, ts, device, policy, event, detail);
 }
 
 void

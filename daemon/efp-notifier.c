@@ -6,6 +6,7 @@
  * Telegram, in the request URL, which is why no URL is ever logged).
  */
 #include "efp-notifier.h"
+#include "efp-event.h"
 
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
@@ -495,33 +496,6 @@ message_text (const EventInfo *info, const gchar *device, const gchar *policy, c
   return g_string_free (s, FALSE);
 }
 
-/* The event exactly as published on <command-prefix>/events (CONTRACT 4.5). */
-static gchar *
-event_json (gint64 ts, const gchar *device, const gchar *policy, const gchar *event,
-            const gchar *detail)
-{
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  g_autoptr (JsonNode) root = NULL;
-
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "ts");
-  json_builder_add_int_value (b, ts);
-  json_builder_set_member_name (b, "device");
-  json_builder_add_string_value (b, device);
-  json_builder_set_member_name (b, "policy");
-  if (policy != NULL)
-    json_builder_add_string_value (b, policy);
-  else
-    json_builder_add_null_value (b);
-  json_builder_set_member_name (b, "event");
-  json_builder_add_string_value (b, event);
-  json_builder_set_member_name (b, "detail");
-  json_builder_add_string_value (b, detail != NULL ? detail : "");
-  json_builder_end_object (b);
-  root = json_builder_get_root (b);
-  return efp_json_to_string (root, 0);
-}
-
 /* HTTP header values are ASCII: anything else goes as an RFC 2047 word, which ntfy decodes. */
 static gchar *
 header_value (const gchar *text)
@@ -786,7 +760,7 @@ efp_notifier_event_full (EfpNotifier *self, gint64 ts, const gchar *device, cons
 
   title = g_strdup_printf ("%s: %s", device, info.phrase);
   text = message_text (&info, device, policy, detail, soc, agents);
-  json = event_json (ts, device, policy, event, detail);
+  json = efp_event_to_json (ts, device, policy, event, detail);
   for (i = 0; i < self->targets->len; i++)
     {
       Target *t = self->targets->pdata[i];
