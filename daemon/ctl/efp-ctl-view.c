@@ -470,7 +470,10 @@ efp_ctl_print_agents (EfpCtlContext *ctx, GString *out, gint64 now_us)
       const gchar *command = str_or_empty (efp_exported_agent_get_last_command_id (a));
 
       table_add (&t, g_strdup (str_or_empty (efp_exported_agent_get_id (a))),
-                 g_strdup (efp_exported_agent_get_online (a) ? "online" : "OFFLINE"),
+                 /* an agent that never reported is not known to be down */
+                 g_strdup (efp_exported_agent_get_online (a)           ? "online"
+                           : efp_exported_agent_get_last_seen (a) == 0 ? "never seen"
+                                                                       : "OFFLINE"),
                  efp_ctl_age (efp_exported_agent_get_last_seen (a), now_us),
                  g_strdup (*result != '\0' ? result : "-"),
                  g_strdup (*command != '\0' ? command : "-"));
