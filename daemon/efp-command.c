@@ -217,6 +217,28 @@ equal_const_time (const gchar *a, const gchar *b)
   return diff == 0;
 }
 
+/* a + b and a - b clamped to the gint64 range: issued_at and ttl_sec are whatever the
+ * sender wrote, and overflowing them would be undefined behaviour */
+static gint64
+add_clamped (gint64 a, gint64 b)
+{
+  if (b > 0 && a > G_MAXINT64 - b)
+    return G_MAXINT64;
+  if (b < 0 && a < G_MININT64 - b)
+    return G_MININT64;
+  return a + b;
+}
+
+static gint64
+sub_clamped (gint64 a, gint64 b)
+{
+  if (b < 0 && a > G_MAXINT64 + b)
+    return G_MAXINT64;
+  if (b > 0 && a < G_MININT64 + b)
+    return G_MININT64;
+  return a - b;
+}
+
 gboolean
 efp_command_verify (const EfpCommand *cmd, const gchar *agent, const guint8 *key, gsize key_len,
                     gint64 now, GError **error)
@@ -234,17 +256,18 @@ efp_command_verify (const EfpCommand *cmd, const gchar *agent, const guint8 *key
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED, "bad signature");
       return FALSE;
     }
-  if (now > cmd->issued_at + cmd->ttl_sec + EFP_COMMAND_CLOCK_SKEW_SEC)
+  if (now > add_clamped (add_clamped (cmd->issued_at, cmd->ttl_sec), EFP_COMMAND_CLOCK_SKEW_SEC))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
                    "expired: issued %" G_GINT64_FORMAT " s ago, ttl %" G_GINT64_FORMAT " s",
-                   now - cmd->issued_at, cmd->ttl_sec);
+                   sub_clamped (now, cmd->issued_at), cmd->ttl_sec);
       return FALSE;
     }
-  if (cmd->issued_at > now + EFP_COMMAND_CLOCK_SKEW_SEC)
+  if (cmd->issued_at > add_clamped (now, EFP_COMMAND_CLOCK_SKEW_SEC))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-                   "issued %" G_GINT64_FORMAT " s in the future", cmd->issued_at - now);
+                   "issued %" G_GINT64_FORMAT " s in the future",
+                   sub_clamped (cmd->issued_at, now));
       return FALSE;
     }
   return TRUE;

@@ -446,13 +446,11 @@ read_device (Reader *rd, EfpStateFile *self, JsonObject *d)
 }
 
 EfpStateFile *
-efp_state_file_load (const gchar *path, GError **error)
+efp_state_file_load_data (const gchar *data, gsize len, const gchar *origin, GError **error)
 {
   g_autoptr (EfpStateFile) self = efp_state_file_new ();
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GError) local = NULL;
-  g_autofree gchar *data = NULL;
-  gsize len;
   JsonNode *root;
   JsonObject *o, *e;
   JsonArray *policies, *commands, *devices;
@@ -460,23 +458,16 @@ efp_state_file_load (const gchar *path, GError **error)
   gboolean ok = TRUE;
   guint i;
 
-  if (!g_file_get_contents (path, &data, &len, &local))
-    {
-      if (g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-        return g_steal_pointer (&self);
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "state file %s: %s", path, local->message);
-      return NULL;
-    }
   if (!json_parser_load_from_data (parser, data, (gssize) len, &local) ||
       (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "state file %s: expected a JSON object, found %s", path,
+                   "state file %s: expected a JSON object, found %s", origin,
                    local != NULL ? local->message : "another value");
       return NULL;
     }
   o = json_node_get_object (root);
-  rd.path = path;
+  rd.path = origin;
   rd.where = g_strdup ("");
   rd.error = error;
   if (!read_array (&rd, o, "policies", &policies) || !read_array (&rd, o, "commands", &commands) ||
@@ -492,4 +483,21 @@ efp_state_file_load (const gchar *path, GError **error)
   if (!ok)
     return NULL;
   return g_steal_pointer (&self);
+}
+
+EfpStateFile *
+efp_state_file_load (const gchar *path, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  g_autofree gchar *data = NULL;
+  gsize len;
+
+  if (!g_file_get_contents (path, &data, &len, &local))
+    {
+      if (g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        return efp_state_file_new ();
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "state file %s: %s", path, local->message);
+      return NULL;
+    }
+  return efp_state_file_load_data (data, len, path, error);
 }

@@ -43,6 +43,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (EfpStateFile, efp_state_file_free)
 
 /* A missing file gives an empty state; an unreadable or corrupt one an error. */
 EfpStateFile *efp_state_file_load (const gchar *path, GError **error);
+/* The same from @len bytes of @data; @origin names the source in messages. */
+EfpStateFile *efp_state_file_load_data (const gchar *data, gsize len, const gchar *origin,
+                                        GError **error);
 gboolean efp_state_file_save (EfpStateFile *self, const gchar *path, GError **error);
 
 void efp_state_file_set_policy (EfpStateFile *self, const gchar *policy, const gchar *target,
