@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static gboolean file_contains (Fixture *f, gconstpointer data);
@@ -362,4 +363,131 @@ gboolean
 marker_exists (Fixture *f, gconstpointer path)
 {
   return g_file_test (path, G_FILE_TEST_EXISTS);
+}
+
+void
+harness_write_config (Fixture *f, const gchar *header, gboolean with_key,
+                      const gchar *shutdown_lines)
+{
+  g_autoptr (GString) s = g_string_new (header);
+  g_string_append_printf (s, "[agent]\nid=" AGENT_ID "\nstate-file=%s\n", f->state_path);
+  if (with_key)
+    g_string_append_printf (s, "key-file=%s\n", f->key_path);
+  g_string_append_printf (s, "[mqtt]\nhost=127.0.0.1\nport=%u\n",
+                          efp_test_broker_get_port (f->broker));
+  g_string_append_printf (s, "[shutdown]\nhooks-dir=%s/hooks\n%s\n", f->dir, shutdown_lines);
+  g_assert_true (g_file_set_contents (f->config_path, s->str, -1, NULL));
+}
+
+gchar *
+last_status (Fixture *f)
+{
+  gint idx = (gint) f->topics->len - 1;
+  while (idx >= 0 && !g_str_equal (g_ptr_array_index (f->topics, idx), STATUS_TOPIC))
+    idx--;
+  return g_strdup (g_ptr_array_index (f->payloads, idx));
+}
+
+void
+send_and_wait (Fixture *f, const EfpCommand *c, gchar **ack)
+{
+  send_command (f, c);
+  g_free (*ack);
+  *ack = wait_ack (f, c->id);
+}
+
+void
+check_signature_rejections (Fixture *f, gint64 delay, gint64 tampered_delay)
+{
+  g_autoptr (EfpCommand) forged = make_command ("shutdown", delay, now_sec ());
+  g_autoptr (EfpCommand) unsigned_cmd = make_command ("shutdown", delay, now_sec ());
+  g_autoptr (EfpCommand) expired = make_command ("shutdown", delay, now_sec () - 300 - 31);
+  g_autoptr (EfpCommand) future = make_command ("shutdown", delay, now_sec () + 120);
+  g_autoptr (EfpCommand) other_agent = efp_command_new ("shutdown", delay, "x", 300, now_sec ());
+  g_autoptr (EfpCommand) tampered = make_command ("shutdown", 600, now_sec ());
+  g_autofree gchar *ack = NULL;
+
+  efp_command_sign (forged, AGENT_ID, (const guint8 *) "wrong key", 9);
+  send_and_wait (f, forged, &ack);
+  g_assert_cmpstr (ack, ==, "rejected: bad signature");
+
+  efp_command_sign (unsigned_cmd, AGENT_ID, NULL, 0);
+  send_and_wait (f, unsigned_cmd, &ack);
+  g_assert_cmpstr (ack, ==, "rejected: missing signature");
+
+  send_and_wait (f, expired, &ack);
+  assert_prefix (ack, "rejected: expired");
+
+  send_and_wait (f, future, &ack);
+  assert_prefix (ack, "rejected: issued");
+
+  /* signed for another agent with the same key: the name is part of the signature */
+  efp_command_sign (other_agent, "pc2", (const guint8 *) AGENT_KEY, strlen (AGENT_KEY));
+  send_and_wait (f, other_agent, &ack);
+  g_assert_cmpstr (ack, ==, "rejected: bad signature");
+
+  tampered->delay_sec = tampered_delay; /* signed for 600 */
+  send_and_wait (f, tampered, &ack);
+  g_assert_cmpstr (ack, ==, "rejected: bad signature");
+}
+
+void
+wait_offline_count (Fixture *f, gint want)
+{
+  CountWant offline = { STATUS_TOPIC, "\"offline\"", want };
+  spin_until (count_reached, f, &offline, 5000);
+  g_assert_cmpint (count_messages (f, offline.topic, offline.needle), ==, want);
+}
+
+gchar *
+check_config_error (const gchar *const *argv, GSpawnFlags flags, const gchar *config_path,
+                    const gchar *needle)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *out = NULL;
+  gchar *err = NULL;
+  gint status = 0;
+
+  /* stdout is captured so that nothing the child prints can mix into the TAP stream */
+  g_assert_true (
+    g_spawn_sync (NULL, (gchar **) argv, NULL, flags, NULL, NULL, &out, &err, &status, &error));
+  g_assert_no_error (error);
+  g_test_message ("%s: %s", needle, err);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 78);
+  g_assert_nonnull (strstr (err, needle));
+  g_assert_nonnull (strstr (err, config_path));
+  /* exactly one line */
+  g_assert_cmpint (strchr (err, '\n') - err, ==, (gint) strlen (err) - 1);
+  return err;
+}
+
+EfpCommand *
+send_while_away (Fixture *f, gint64 delay)
+{
+  EfpCommand *sd = make_command ("shutdown", delay, now_sec ());
+  send_command (f, sd);
+  spin_for (300);
+  g_assert_null (find_ack (f, sd->id));
+  return sd;
+}
+
+void
+write_order_hooks (Fixture *f, const gchar *order, const gchar *slow_hook)
+{
+  const gchar *hooks[][3] = {
+    { "10-first", "echo \"first $1 $ECOFLOW_COMMAND_ID\" >> \"$ORDER\"", "755" },
+    { "20-slow", slow_hook, "755" },
+    { "30-last", "echo \"last $1 $ECOFLOW_DELAY_SEC $ECOFLOW_REASON\" >> \"$ORDER\"", "755" },
+    { ".hidden", "echo hidden >> \"$ORDER\"", "755" },
+    { "40-not-executable", "echo noexec >> \"$ORDER\"", "644" },
+    { "50-world-writable", "echo writable >> \"$ORDER\"", "777" },
+  };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (hooks); i++)
+    {
+      g_autofree gchar *body = g_strdup_printf ("ORDER='%s'\n%s", order, hooks[i][1]);
+      write_hook (f, hooks[i][0], body, (guint) g_ascii_strtoull (hooks[i][2], NULL, 8));
+    }
 }

@@ -68,6 +68,31 @@ void wait_file_contains (Fixture *f, const gchar *path, const gchar *needle, gui
 gboolean marker_exists (Fixture *f, gconstpointer path);
 void write_hook (Fixture *f, const gchar *name, const gchar *body, guint mode);
 void check_prefix (const gchar *s, const gchar *prefix, const gchar *file, gint line);
+/* agent.conf: @header (e.g. a comment), [agent] with the key file if @with_key,
+ * [mqtt] on the test broker, [shutdown] with the hooks dir and @shutdown_lines. */
+void harness_write_config (Fixture *f, const gchar *header, gboolean with_key,
+                           const gchar *shutdown_lines);
+/* The payload of the newest message on STATUS_TOPIC. */
+gchar *last_status (Fixture *f);
+/* Send @c and wait for its ack; *@ack (freed first) is the ack or NULL. */
+void send_and_wait (Fixture *f, const EfpCommand *c, gchar **ack);
+/* The six commands every agent refuses for their signature or time: forged,
+ * unsigned, expired, from the future, signed for another agent, tampered
+ * (signed for a delay of 600, sent with @tampered_delay). */
+void check_signature_rejections (Fixture *f, gint64 delay, gint64 tampered_delay);
+/* Wait until @want offline statuses arrived, and assert that exactly that many did. */
+void wait_offline_count (Fixture *f, gint want);
+/* Run @argv on a bad config at @config_path: exit 78 and one line on stderr
+ * naming @config_path and holding @needle. Returns that line. */
+gchar *check_config_error (const gchar *const *argv, GSpawnFlags flags, const gchar *config_path,
+                           const gchar *needle);
+/* A signed shutdown in @delay s, sent while no agent runs: asserts that no ack came. */
+EfpCommand *send_while_away (Fixture *f, gint64 delay);
+/* The hooks of the hooks-and-command cases, each appending to @order
+ * (a shell variable $ORDER in the hook): 10-first, 20-slow (@slow_hook, which
+ * outlasts the hook timeout), 30-last, and three that must not run: .hidden,
+ * 40-not-executable (0644), 50-world-writable (0777). */
+void write_order_hooks (Fixture *f, const gchar *order, const gchar *slow_hook);
 #define assert_prefix(str, prefix) check_prefix ((str), (prefix), __FILE__, __LINE__)
 
 G_END_DECLS

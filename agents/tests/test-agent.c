@@ -50,15 +50,7 @@ fixture_teardown (Fixture *f, gconstpointer data)
 static void
 write_config (Fixture *f, gboolean with_key, const gchar *shutdown_lines)
 {
-  g_autoptr (GString) s = g_string_new (NULL);
-  g_string_append_printf (s, "[agent]\nid=" AGENT_ID "\nstate-file=%s\n", f->state_path);
-  if (with_key)
-    g_string_append_printf (s, "key-file=%s\n", f->key_path);
-  g_string_append_printf (s, "[mqtt]\nhost=127.0.0.1\nport=%u\n",
-                          efp_test_broker_get_port (f->broker));
-  g_string_append_printf (s, "[shutdown]\nhooks-dir=%s/hooks\n%s\n", f->dir,
-                          shutdown_lines != NULL ? shutdown_lines : "method=logind");
-  g_assert_true (g_file_set_contents (f->config_path, s->str, -1, NULL));
+  harness_write_config (f, "", with_key, shutdown_lines != NULL ? shutdown_lines : "method=logind");
 }
 
 /* Start the C agent on the private bus and wait for its online status. */
@@ -87,22 +79,17 @@ test_shutdown_and_abort (Fixture *f, gconstpointer data)
   g_autofree gchar *status = NULL;
   guint64 usec = 0;
   gint64 before;
-  gint idx;
 
   write_config (f, TRUE, NULL);
   start_agent (f, NULL);
   /* the retained status names this host and version */
-  idx = (gint) f->topics->len - 1;
-  while (idx >= 0 && !g_str_equal (g_ptr_array_index (f->topics, idx), STATUS_TOPIC))
-    idx--;
-  status = g_strdup (g_ptr_array_index (f->payloads, idx));
+  status = last_status (f);
   g_assert_nonnull (strstr (status, "\"version\":\""));
   g_assert_nonnull (strstr (status, "\"host\":\""));
   g_assert_nonnull (strstr (status, "\"ts\":"));
 
   before = g_get_real_time ();
-  send_command (f, sd);
-  ack = wait_ack (f, sd->id);
+  send_and_wait (f, sd, &ack);
   assert_prefix (ack, "scheduled: ");
   wait_file_contains (f, f->record_path, "ScheduleShutdown", 5000);
   calls = read_file (f->record_path);
@@ -111,9 +98,7 @@ test_shutdown_and_abort (Fixture *f, gconstpointer data)
   g_assert_cmpuint (usec, >=, (guint64) before + 120 * G_USEC_PER_SEC);
   g_assert_cmpuint (usec, <=, (guint64) g_get_real_time () + 120 * G_USEC_PER_SEC);
 
-  send_command (f, ab);
-  g_free (ack);
-  ack = wait_ack (f, ab->id);
+  send_and_wait (f, ab, &ack);
   g_assert_cmpstr (ack, ==, "aborted: cancelled the scheduled power-off");
   wait_file_contains (f, f->record_path, "CancelScheduledShutdown", 5000);
 }
@@ -121,12 +106,6 @@ test_shutdown_and_abort (Fixture *f, gconstpointer data)
 static void
 test_rejections (Fixture *f, gconstpointer data)
 {
-  g_autoptr (EfpCommand) forged = make_command ("shutdown", 60, now_sec ());
-  g_autoptr (EfpCommand) unsigned_cmd = make_command ("shutdown", 60, now_sec ());
-  g_autoptr (EfpCommand) expired = make_command ("shutdown", 60, now_sec () - 300 - 31);
-  g_autoptr (EfpCommand) future = make_command ("shutdown", 60, now_sec () + 120);
-  g_autoptr (EfpCommand) other_agent = efp_command_new ("shutdown", 60, "x", 300, now_sec ());
-  g_autoptr (EfpCommand) tampered = make_command ("shutdown", 600, now_sec ());
   g_autoptr (EfpCommand) still_valid = make_command ("test", 0, now_sec () - 300 - 29);
   g_autofree gchar *ack = NULL;
   g_autofree gchar *calls = NULL;
@@ -135,48 +114,14 @@ test_rejections (Fixture *f, gconstpointer data)
   write_config (f, TRUE, NULL);
   start_agent (f, NULL);
 
-  efp_command_sign (forged, AGENT_ID, (const guint8 *) "wrong key", 9);
-  send_command (f, forged);
-  ack = wait_ack (f, forged->id);
-  g_assert_cmpstr (ack, ==, "rejected: bad signature");
-
-  efp_command_sign (unsigned_cmd, AGENT_ID, NULL, 0);
-  send_command (f, unsigned_cmd);
-  g_free (ack);
-  ack = wait_ack (f, unsigned_cmd->id);
-  g_assert_cmpstr (ack, ==, "rejected: missing signature");
-
-  send_command (f, expired);
-  g_free (ack);
-  ack = wait_ack (f, expired->id);
-  assert_prefix (ack, "rejected: expired");
-
-  send_command (f, future);
-  g_free (ack);
-  ack = wait_ack (f, future->id);
-  assert_prefix (ack, "rejected: issued");
-
-  /* signed for another agent with the same key: the name is part of the signature */
-  efp_command_sign (other_agent, "pc2", (const guint8 *) AGENT_KEY, strlen (AGENT_KEY));
-  send_command (f, other_agent);
-  g_free (ack);
-  ack = wait_ack (f, other_agent->id);
-  g_assert_cmpstr (ack, ==, "rejected: bad signature");
-
-  tampered->delay_sec = 1; /* signed for 600 */
-  send_command (f, tampered);
-  g_free (ack);
-  ack = wait_ack (f, tampered->id);
-  g_assert_cmpstr (ack, ==, "rejected: bad signature");
+  check_signature_rejections (f, 60, 1);
 
   send_raw (f, "{not json");
   spin_until (count_reached, f, &(CountWant){ ACK_TOPIC, "\"result\":\"rejected\"", 7 }, 5000);
   g_assert_cmpint (count_messages (f, ACK_TOPIC, "not JSON"), ==, 1);
 
   /* the skew allowance: 29 s past the ttl is still fine */
-  send_command (f, still_valid);
-  g_free (ack);
-  ack = wait_ack (f, still_valid->id);
+  send_and_wait (f, still_valid, &ack);
   assert_prefix (ack, "tested: ");
 
   calls = read_file (f->record_path);
@@ -197,19 +142,14 @@ test_replay (Fixture *f, gconstpointer data)
 
   write_config (f, TRUE, NULL);
   start_agent (f, NULL);
-  send_command (f, t);
-  ack = wait_ack (f, t->id);
+  send_and_wait (f, t, &ack);
   assert_prefix (ack, "tested: ");
-  send_command (f, sd);
-  g_free (ack);
-  ack = wait_ack (f, sd->id);
+  send_and_wait (f, sd, &ack);
   assert_prefix (ack, "scheduled: ");
   wait_file_contains (f, f->record_path, "ScheduleShutdown", 5000);
 
   forget_messages (f);
-  send_command (f, sd);
-  g_free (ack);
-  ack = wait_ack (f, sd->id);
+  send_and_wait (f, sd, &ack);
   g_assert_cmpstr (ack, ==, "rejected: replayed command id: already handled");
 
   /* remembered across a restart */
@@ -218,9 +158,7 @@ test_replay (Fixture *f, gconstpointer data)
   stop_agent (f, SIGTERM);
   start_agent (f, NULL);
   forget_messages (f);
-  send_command (f, t);
-  g_free (ack);
-  ack = wait_ack (f, t->id);
+  send_and_wait (f, t, &ack);
   g_assert_cmpstr (ack, ==, "rejected: replayed command id: already handled");
   {
     g_autofree gchar *calls = read_file (f->record_path);
@@ -236,18 +174,13 @@ test_offline_delivery (Fixture *f, gconstpointer data)
 {
   g_autoptr (EfpCommand) sd = NULL;
   g_autofree gchar *ack = NULL;
-  CountWant offline = { STATUS_TOPIC, "\"offline\"", 1 };
 
   write_config (f, TRUE, NULL);
   start_agent (f, NULL);
   stop_agent (f, SIGKILL);
-  spin_until (count_reached, f, &offline, 5000);
-  g_assert_cmpint (count_messages (f, offline.topic, offline.needle), ==, 1);
+  wait_offline_count (f, 1);
 
-  sd = make_command ("shutdown", 90, now_sec ());
-  send_command (f, sd);
-  spin_for (300);
-  g_assert_null (find_ack (f, sd->id));
+  sd = send_while_away (f, 90);
   start_agent (f, NULL);
   ack = wait_ack (f, sd->id);
   assert_prefix (ack, "scheduled: ");
@@ -255,9 +188,7 @@ test_offline_delivery (Fixture *f, gconstpointer data)
 
   /* a clean stop says offline itself */
   stop_agent (f, SIGTERM);
-  offline.want = 2;
-  spin_until (count_reached, f, &offline, 5000);
-  g_assert_cmpint (count_messages (f, offline.topic, offline.needle), ==, 2);
+  wait_offline_count (f, 2);
 }
 
 static void
@@ -272,22 +203,8 @@ test_hooks_and_command (Fixture *f, gconstpointer data)
   g_autofree gchar *expected = NULL;
   gint64 t0;
 
-  const gchar *hooks[][3] = {
-    { "10-first", "echo \"first $1 $ECOFLOW_COMMAND_ID\" >> \"$ORDER\"", "755" },
-    { "20-slow", "echo \"slow $1\" >> \"$ORDER\"; sleep 30; echo slow-not-killed >> \"$ORDER\"",
-      "755" },
-    { "30-last", "echo \"last $1 $ECOFLOW_DELAY_SEC $ECOFLOW_REASON\" >> \"$ORDER\"", "755" },
-    { ".hidden", "echo hidden >> \"$ORDER\"", "755" },
-    { "40-not-executable", "echo noexec >> \"$ORDER\"", "644" },
-    { "50-world-writable", "echo writable >> \"$ORDER\"", "777" },
-  };
-  guint i;
-
-  for (i = 0; i < G_N_ELEMENTS (hooks); i++)
-    {
-      g_autofree gchar *body = g_strdup_printf ("ORDER='%s'\n%s", order, hooks[i][1]);
-      write_hook (f, hooks[i][0], body, (guint) g_ascii_strtoull (hooks[i][2], NULL, 8));
-    }
+  write_order_hooks (
+    f, order, "echo \"slow $1\" >> \"$ORDER\"; sleep 30; echo slow-not-killed >> \"$ORDER\"");
   lines = g_strdup_printf ("method=command\n"
                            "command=echo \"command $ECOFLOW_COMMAND_ID $ECOFLOW_DELAY_SEC\" >> %s\n"
                            "abort-command=echo \"abort-command $ECOFLOW_COMMAND_ID\" >> %s\n"
@@ -297,8 +214,7 @@ test_hooks_and_command (Fixture *f, gconstpointer data)
   start_agent (f, NULL);
 
   t0 = g_get_monotonic_time ();
-  send_command (f, sd);
-  ack = wait_ack (f, sd->id);
+  send_and_wait (f, sd, &ack);
   g_assert_cmpstr (ack, ==, "scheduled: power-off in 5 s via command after 3 hooks");
   wait_file_contains (f, order, "command ", 8000);
   /* the slow hook was killed at its 1 s timeout, not waited for */
@@ -309,9 +225,7 @@ test_hooks_and_command (Fixture *f, gconstpointer data)
                               sd->id, sd->id);
   g_assert_cmpstr (text, ==, expected);
 
-  send_command (f, ab);
-  g_free (ack);
-  ack = wait_ack (f, ab->id);
+  send_and_wait (f, ab, &ack);
   g_assert_cmpstr (ack, ==, "aborted: cancelled the scheduled power-off");
   wait_file_contains (f, order, "last abort", 8000);
   g_free (text);
@@ -340,14 +254,11 @@ test_abort_during_hooks (Fixture *f, gconstpointer data)
   write_hook (f, "10-slow", body, 0755);
   write_config (f, TRUE, "method=logind\nhook-timeout-sec=20");
   start_agent (f, NULL);
-  send_command (f, sd);
-  ack = wait_ack (f, sd->id);
+  send_and_wait (f, sd, &ack);
   assert_prefix (ack, "scheduled: ");
   spin_until (marker_exists, f, marker, 5000);
   g_assert_true (g_file_test (marker, G_FILE_TEST_EXISTS));
-  send_command (f, ab);
-  g_free (ack);
-  ack = wait_ack (f, ab->id);
+  send_and_wait (f, ab, &ack);
   g_assert_cmpstr (ack, ==, "aborted: stopped the shutdown hooks");
   wait_file_contains (f, f->record_path, "CancelScheduledShutdown", 5000);
   spin_for (500);
@@ -370,16 +281,13 @@ test_dry_run (Fixture *f, gconstpointer data)
   /* the command says dry_run (the signature does not cover it: it can only make things safer) */
   start_agent (f, NULL);
   sd->dry_run = TRUE;
-  send_command (f, sd);
-  ack = wait_ack (f, sd->id);
+  send_and_wait (f, sd, &ack);
   g_assert_cmpstr (ack, ==, "scheduled: dry run: would power off in 60 s");
 
   /* the agent runs with --dry-run */
   stop_agent (f, SIGTERM);
   start_agent (f, "--dry-run");
-  send_command (f, sd2);
-  g_free (ack);
-  ack = wait_ack (f, sd2->id);
+  send_and_wait (f, sd2, &ack);
   g_assert_cmpstr (ack, ==, "scheduled: dry run: would power off in 60 s");
   spin_for (500);
   calls = read_file (f->record_path);
@@ -398,14 +306,11 @@ test_without_key (Fixture *f, gconstpointer data)
 
   write_config (f, FALSE, NULL);
   start_agent (f, NULL);
-  send_command (f, sd);
-  ack = wait_ack (f, sd->id);
+  send_and_wait (f, sd, &ack);
   assert_prefix (ack, "scheduled: ");
   wait_file_contains (f, f->record_path, "ScheduleShutdown poweroff", 5000);
   /* even unsigned, a stale command from the broker's queue is refused */
-  send_command (f, old);
-  g_free (ack);
-  ack = wait_ack (f, old->id);
+  send_and_wait (f, old, &ack);
   assert_prefix (ack, "rejected: expired");
 
   log = agent_log (f);
@@ -462,8 +367,6 @@ test_bad_config (void)
     {
       g_autofree gchar *conf = NULL;
       g_autofree gchar *err = NULL;
-      g_autofree gchar *out = NULL;
-      gint status = 0;
       const gchar *argv[] = { exe, "--config", path, NULL };
       g_auto (GStrv) parts = g_strsplit (cases[i].conf, "EMPTY", -1);
       g_autofree gchar *joined = g_strjoinv (key, parts);
@@ -479,17 +382,8 @@ test_bad_config (void)
                                   joined + strlen ("[agent]\n"));
         }
       g_assert_true (g_file_set_contents (path, conf, -1, NULL));
-      g_assert_true (g_spawn_sync (NULL, (gchar **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out,
-                                   &err, &status, &error));
-      g_assert_no_error (error);
-      g_test_message ("case %u: %s", i, err);
-      g_assert_true (WIFEXITED (status));
-      g_assert_cmpint (WEXITSTATUS (status), ==, 78);
-      g_assert_nonnull (strstr (err, cases[i].needle));
+      err = check_config_error (argv, G_SPAWN_DEFAULT, path, cases[i].needle);
       g_assert_true (g_str_has_prefix (err, "ecoflow-power-agent: "));
-      g_assert_nonnull (strstr (err, path));
-      /* exactly one line */
-      g_assert_cmpint (strchr (err, '\n') - err, ==, (gint) strlen (err) - 1);
     }
   /* bad command line: 64 */
   {

@@ -30,22 +30,14 @@ fixture_teardown (Fixture *f, gconstpointer data)
 static void
 write_config (Fixture *f, gboolean with_key, const gchar *shutdown_lines)
 {
-  g_autoptr (GString) s = g_string_new (NULL);
   g_autofree gchar *def = g_strdup_printf (
     "method=wait\n"
     "command=echo \"POWEROFF $ECOFLOW_COMMAND_ID $ECOFLOW_DELAY_SEC $ECOFLOW_REASON\" >> %s\n"
     "abort-command=echo \"ABORT $ECOFLOW_COMMAND_ID\" >> %s",
     f->record_path, f->record_path);
 
-  g_string_append_printf (s, "# sh agent test\n[agent]\nid=" AGENT_ID "\nstate-file=%s\n",
-                          f->state_path);
-  if (with_key)
-    g_string_append_printf (s, "key-file=%s\n", f->key_path);
-  g_string_append_printf (s, "[mqtt]\nhost=127.0.0.1\nport=%u\n",
-                          efp_test_broker_get_port (f->broker));
-  g_string_append_printf (s, "[shutdown]\nhooks-dir=%s/hooks\n%s\n", f->dir,
-                          shutdown_lines != NULL ? shutdown_lines : def);
-  g_assert_true (g_file_set_contents (f->config_path, s->str, -1, NULL));
+  harness_write_config (f, "# sh agent test\n", with_key,
+                        shutdown_lines != NULL ? shutdown_lines : def);
 }
 
 static void
@@ -142,19 +134,14 @@ test_shutdown_wait (Fixture *f, gconstpointer data)
   g_autofree gchar *calls = NULL;
   g_autofree gchar *expected = NULL;
   g_autofree gchar *status = NULL;
-  gint idx;
 
   write_config (f, TRUE, NULL);
   start_agent (f, NULL);
-  idx = (gint) f->topics->len - 1;
-  while (idx >= 0 && !g_str_equal (g_ptr_array_index (f->topics, idx), STATUS_TOPIC))
-    idx--;
-  status = g_strdup (g_ptr_array_index (f->payloads, idx));
+  status = last_status (f);
   g_assert_nonnull (strstr (status, "\"version\":\"0.1.0-sh\""));
   g_assert_nonnull (strstr (status, "\"ts\":"));
 
-  send_command (f, sd);
-  ack = wait_ack (f, sd->id);
+  send_and_wait (f, sd, &ack);
   g_assert_cmpstr (ack, ==, "scheduled: power-off in 3 s via wait after 0 hooks");
   /* the agent itself waits delay_sec before the command */
   calls = read_file (f->record_path);
@@ -176,12 +163,9 @@ test_abort_cancels_wait (Fixture *f, gconstpointer data)
 
   write_config (f, TRUE, NULL);
   start_agent (f, NULL);
-  send_command (f, sd);
-  ack = wait_ack (f, sd->id);
+  send_and_wait (f, sd, &ack);
   assert_prefix (ack, "scheduled: ");
-  send_command (f, ab);
-  g_free (ack);
-  ack = wait_ack (f, ab->id);
+  send_and_wait (f, ab, &ack);
   g_assert_cmpstr (ack, ==, "aborted: cancelled the scheduled power-off");
   spin_for (3000);
   expected = g_strdup_printf ("ABORT %s\n", ab->id);
@@ -193,12 +177,6 @@ test_abort_cancels_wait (Fixture *f, gconstpointer data)
 static void
 test_rejections (Fixture *f, gconstpointer data)
 {
-  g_autoptr (EfpCommand) forged = make_command ("shutdown", 0, now_sec ());
-  g_autoptr (EfpCommand) unsigned_cmd = make_command ("shutdown", 0, now_sec ());
-  g_autoptr (EfpCommand) expired = make_command ("shutdown", 0, now_sec () - 300 - 31);
-  g_autoptr (EfpCommand) future = make_command ("shutdown", 0, now_sec () + 120);
-  g_autoptr (EfpCommand) other_agent = efp_command_new ("shutdown", 0, "x", 300, now_sec ());
-  g_autoptr (EfpCommand) tampered = make_command ("shutdown", 600, now_sec ());
   g_autoptr (EfpCommand) unknown = make_command ("reboot", 0, now_sec ());
   g_autoptr (EfpCommand) test = make_command ("test", 0, now_sec ());
   g_autofree gchar *ack = NULL;
@@ -207,42 +185,9 @@ test_rejections (Fixture *f, gconstpointer data)
   write_config (f, TRUE, NULL);
   start_agent (f, NULL);
 
-  efp_command_sign (forged, AGENT_ID, (const guint8 *) "wrong key", 9);
-  send_command (f, forged);
-  ack = wait_ack (f, forged->id);
-  g_assert_cmpstr (ack, ==, "rejected: bad signature");
+  check_signature_rejections (f, 0, 0);
 
-  efp_command_sign (unsigned_cmd, AGENT_ID, NULL, 0);
-  send_command (f, unsigned_cmd);
-  g_free (ack);
-  ack = wait_ack (f, unsigned_cmd->id);
-  g_assert_cmpstr (ack, ==, "rejected: missing signature");
-
-  send_command (f, expired);
-  g_free (ack);
-  ack = wait_ack (f, expired->id);
-  assert_prefix (ack, "rejected: expired");
-
-  send_command (f, future);
-  g_free (ack);
-  ack = wait_ack (f, future->id);
-  assert_prefix (ack, "rejected: issued");
-
-  efp_command_sign (other_agent, "pc2", (const guint8 *) AGENT_KEY, strlen (AGENT_KEY));
-  send_command (f, other_agent);
-  g_free (ack);
-  ack = wait_ack (f, other_agent->id);
-  g_assert_cmpstr (ack, ==, "rejected: bad signature");
-
-  tampered->delay_sec = 0;
-  send_command (f, tampered);
-  g_free (ack);
-  ack = wait_ack (f, tampered->id);
-  g_assert_cmpstr (ack, ==, "rejected: bad signature");
-
-  send_command (f, unknown);
-  g_free (ack);
-  ack = wait_ack (f, unknown->id);
+  send_and_wait (f, unknown, &ack);
   g_assert_cmpstr (ack, ==, "rejected: unknown action");
 
   send_raw (f, "{not json");
@@ -250,21 +195,15 @@ test_rejections (Fixture *f, gconstpointer data)
   g_assert_cmpint (count_messages (f, ACK_TOPIC, "\"result\":\"rejected\""), ==, 8);
 
   /* a valid one is remembered; its replay is refused, also after a restart */
-  send_command (f, test);
-  g_free (ack);
-  ack = wait_ack (f, test->id);
+  send_and_wait (f, test, &ack);
   assert_prefix (ack, "tested: test received by ");
   forget_messages (f);
-  send_command (f, test);
-  g_free (ack);
-  ack = wait_ack (f, test->id);
+  send_and_wait (f, test, &ack);
   g_assert_cmpstr (ack, ==, "rejected: replayed command id: already handled");
   stop_agent (f, SIGTERM);
   start_agent (f, NULL);
   forget_messages (f);
-  send_command (f, test);
-  g_free (ack);
-  ack = wait_ack (f, test->id);
+  send_and_wait (f, test, &ack);
   g_assert_cmpstr (ack, ==, "rejected: replayed command id: already handled");
 
   spin_for (300);
@@ -284,29 +223,14 @@ test_hooks_and_command (Fixture *f, gconstpointer data)
   g_autofree gchar *ack = NULL;
   g_autofree gchar *text = NULL;
   g_autofree gchar *expected = NULL;
-  const gchar *hooks[][3] = {
-    { "10-first", "echo \"first $1 $ECOFLOW_COMMAND_ID\" >> \"$ORDER\"", "755" },
-    { "20-slow", "echo \"slow $1\" >> \"$ORDER\"; exec sleep 30", "755" },
-    { "30-last", "echo \"last $1 $ECOFLOW_DELAY_SEC $ECOFLOW_REASON\" >> \"$ORDER\"", "755" },
-    { ".hidden", "echo hidden >> \"$ORDER\"", "755" },
-    { "40-not-executable", "echo noexec >> \"$ORDER\"", "644" },
-    { "50-world-writable", "echo writable >> \"$ORDER\"", "777" },
-  };
-  guint i;
-
-  for (i = 0; i < G_N_ELEMENTS (hooks); i++)
-    {
-      g_autofree gchar *body = g_strdup_printf ("ORDER='%s'\n%s", order, hooks[i][1]);
-      write_hook (f, hooks[i][0], body, (guint) g_ascii_strtoull (hooks[i][2], NULL, 8));
-    }
+  write_order_hooks (f, order, "echo \"slow $1\" >> \"$ORDER\"; exec sleep 30");
   lines = g_strdup_printf ("method=command\n"
                            "command=echo \"command $ECOFLOW_COMMAND_ID $ECOFLOW_DELAY_SEC\" >> %s\n"
                            "hook-timeout-sec=1",
                            order);
   write_config (f, TRUE, lines);
   start_agent (f, NULL);
-  send_command (f, sd);
-  ack = wait_ack (f, sd->id);
+  send_and_wait (f, sd, &ack);
   g_assert_cmpstr (ack, ==, "scheduled: power-off in 7 s via command after 3 hooks");
   wait_file_contains (f, order, "command ", 10000);
   text = read_file (order);
@@ -323,19 +247,14 @@ test_offline_delivery_and_will (Fixture *f, gconstpointer data)
 {
   g_autoptr (EfpCommand) sd = NULL;
   g_autofree gchar *ack = NULL;
-  CountWant offline = { STATUS_TOPIC, "\"offline\"", 1 };
 
   write_config (f, TRUE, NULL);
   start_agent (f, NULL);
   /* a clean stop: the script says offline, mosquitto_sub disconnects cleanly */
   stop_agent (f, SIGTERM);
-  spin_until (count_reached, f, &offline, 5000);
-  g_assert_cmpint (count_messages (f, offline.topic, offline.needle), ==, 1);
+  wait_offline_count (f, 1);
 
-  sd = make_command ("shutdown", 0, now_sec ());
-  send_command (f, sd);
-  spin_for (300);
-  g_assert_null (find_ack (f, sd->id));
+  sd = send_while_away (f, 0);
   start_agent (f, NULL);
   ack = wait_ack (f, sd->id);
   assert_prefix (ack, "scheduled: ");
@@ -343,9 +262,7 @@ test_offline_delivery_and_will (Fixture *f, gconstpointer data)
 
   /* a crash of everything: the broker publishes the will */
   stop_agent (f, SIGKILL);
-  offline.want = 2;
-  spin_until (count_reached, f, &offline, 5000);
-  g_assert_cmpint (count_messages (f, offline.topic, offline.needle), ==, 2);
+  wait_offline_count (f, 2);
   /* back again: it says online over its own will */
   start_agent (f, NULL);
 }
@@ -363,28 +280,21 @@ test_dry_run_and_no_key (Fixture *f, gconstpointer data)
 
   write_config (f, FALSE, NULL);
   start_agent (f, "-n");
-  send_command (f, sd);
-  ack = wait_ack (f, sd->id);
+  send_and_wait (f, sd, &ack);
   g_assert_cmpstr (ack, ==, "scheduled: dry run: would power off in 0 s");
   stop_agent (f, SIGTERM);
 
   start_agent (f, NULL);
   sd2->dry_run = TRUE;
-  send_command (f, sd2);
-  g_free (ack);
-  ack = wait_ack (f, sd2->id);
+  send_and_wait (f, sd2, &ack);
   g_assert_cmpstr (ack, ==, "scheduled: dry run: would power off in 0 s");
   spin_for (300);
   g_assert_cmpint (count_lines (f->record_path, "POWEROFF"), ==, 0);
 
   /* without a key: unsigned commands act, but stale ones are still refused */
-  send_command (f, old);
-  g_free (ack);
-  ack = wait_ack (f, old->id);
+  send_and_wait (f, old, &ack);
   assert_prefix (ack, "rejected: expired");
-  send_command (f, real);
-  g_free (ack);
-  ack = wait_ack (f, real->id);
+  send_and_wait (f, real, &ack);
   assert_prefix (ack, "scheduled: ");
   wait_file_contains (f, f->record_path, "POWEROFF", 5000);
 
@@ -429,7 +339,6 @@ test_bad_config (void)
     {
       g_autofree gchar *conf = g_strdup_printf ("%s", cases[i].conf);
       g_autofree gchar *err = NULL;
-      gint status = 0;
       const gchar *argv[] = { "dash", script, "-c", path, NULL };
 
       if (g_str_has_prefix (conf, "[agent]\n"))
@@ -439,15 +348,7 @@ test_bad_config (void)
                                   cases[i].conf + strlen ("[agent]\n"));
         }
       g_assert_true (g_file_set_contents (path, conf, -1, NULL));
-      g_assert_true (g_spawn_sync (NULL, (gchar **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
-                                   NULL, &err, &status, &error));
-      g_assert_no_error (error);
-      g_test_message ("case %u: %s", i, err);
-      g_assert_true (WIFEXITED (status));
-      g_assert_cmpint (WEXITSTATUS (status), ==, 78);
-      g_assert_nonnull (strstr (err, cases[i].needle));
-      g_assert_nonnull (strstr (err, path));
-      g_assert_cmpint (strchr (err, '\n') - err, ==, (gint) strlen (err) - 1);
+      err = check_config_error (argv, G_SPAWN_SEARCH_PATH, path, cases[i].needle);
     }
   {
     const gchar *argv[] = { "dash", script, "--bogus", NULL };
