@@ -11,6 +11,7 @@
 #include "efp-mqtt-client.h"
 #include "efp-plugin-loader.h"
 #include "efp-test-broker.h"
+#include "efp-test-log.h"
 #include "fake-ecoflow-cloud.h"
 
 #include <glib/gstdio.h>
@@ -37,7 +38,6 @@
 #define PEER_PW      "tester-pw"
 
 static gchar *pki_dir;
-static GString *log_text;
 static GPtrArray *vectors; /* Vector* */
 
 typedef struct
@@ -81,19 +81,6 @@ typedef struct
 
 /* ---- helpers ----------------------------------------------------------------- */
 
-#define WAIT_UNTIL(cond, ms)                                                                       \
-  G_STMT_START                                                                                     \
-  {                                                                                                \
-    gint64 deadline_ = g_get_monotonic_time () + (gint64) (ms) *1000;                              \
-    while (!(cond) && g_get_monotonic_time () < deadline_)                                         \
-      if (!g_main_context_iteration (NULL, FALSE))                                                 \
-        g_usleep (2000);                                                                           \
-    if (!(cond))                                                                                   \
-      g_test_message ("timed out after %d ms waiting for: %s", (gint) (ms), #cond);                \
-    g_assert_true (cond);                                                                          \
-  }                                                                                                \
-  G_STMT_END
-
 /* A publish right after CONNACK can reach the broker before the cloud's
  * SUBSCRIBE; repeat it until the effect shows. */
 #define PUBLISH_UNTIL(client, topic, payload, cond)                                                \
@@ -111,16 +98,6 @@ typedef struct
 
 static void publish (EfpMqttClient *client, const gchar *topic, GBytes *payload);
 
-static void
-spin (guint ms)
-{
-  gint64 deadline = g_get_monotonic_time () + (gint64) ms * 1000;
-
-  while (g_get_monotonic_time () < deadline)
-    if (!g_main_context_iteration (NULL, FALSE))
-      g_usleep (2000);
-}
-
 /* Run the loop until @t0 + @ms (monotonic): upper bounds "by then" hold even on a slow machine. */
 static void
 spin_until (gint64 t0, guint ms)
@@ -129,42 +106,6 @@ spin_until (gint64 t0, guint ms)
 
   if (t0 + (gint64) ms * 1000 > now)
     spin ((guint) ((t0 + (gint64) ms * 1000 - now) / 1000));
-}
-
-static GLogWriterOutput
-test_log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer data)
-{
-  const gchar *message = "";
-  const gchar *domain = "";
-  const gchar *name = (level & G_LOG_LEVEL_ERROR)      ? "ERROR"
-                      : (level & G_LOG_LEVEL_CRITICAL) ? "CRITICAL"
-                      : (level & G_LOG_LEVEL_WARNING)  ? "WARNING"
-                      : (level & G_LOG_LEVEL_MESSAGE)  ? "Message"
-                      : (level & G_LOG_LEVEL_INFO)     ? "INFO"
-                                                       : "DEBUG";
-
-  for (gsize i = 0; i < n_fields; i++)
-    {
-      if (g_strcmp0 (fields[i].key, "MESSAGE") == 0 && fields[i].length < 0)
-        message = fields[i].value;
-      else if (g_strcmp0 (fields[i].key, "GLIB_DOMAIN") == 0 && fields[i].length < 0)
-        domain = fields[i].value;
-    }
-  g_string_append_printf (log_text, "%s-%s: %s\n", domain, name, message);
-  if (!(level & G_LOG_LEVEL_DEBUG) || g_getenv ("EFP_TEST_DEBUG") != NULL)
-    g_printerr ("# %s-%s: %s\n", domain, name, message);
-  if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL))
-    abort ();
-  return G_LOG_WRITER_HANDLED;
-}
-
-static guint
-count_log (const gchar *needle)
-{
-  guint n = 0;
-  for (const gchar *p = strstr (log_text->str, needle); p != NULL; p = strstr (p + 1, needle))
-    n++;
-  return n;
 }
 
 static GBytes *
@@ -473,7 +414,7 @@ fixture_setup (Fixture *f, gconstpointer data)
   EfpMqttOptions peer = { 0 };
 
   memset (f, 0, sizeof *f);
-  g_string_truncate (log_text, 0);
+  log_clear ();
   f->frames = g_ptr_array_new_with_free_func ((GDestroyNotify) frame_free);
   f->wakes = g_ptr_array_new_with_free_func ((GDestroyNotify) msg_free);
   f->statuses = g_ptr_array_new_with_free_func (g_free);
@@ -531,9 +472,9 @@ fixture_teardown (Fixture *f, gconstpointer data)
   g_clear_object (&f->peer);
   /* the module never logs a secret, whatever happened in the test */
   for (guint i = 0; secrets[i] != NULL; i++)
-    g_assert_null (strstr (log_text->str, secrets[i]));
-  g_assert_null (strstr (log_text->str, b64));
-  g_assert_null (strstr (log_text->str, USER_ID)); /* personal: redacted */
+    g_assert_null (strstr (logged (), secrets[i]));
+  g_assert_null (strstr (logged (), b64));
+  g_assert_null (strstr (logged (), USER_ID)); /* personal: redacted */
   /* let both ends of the HTTP connections see the close before the server goes */
   spin (50);
   g_clear_pointer (&f->fake, fake_ecoflow_cloud_free);
@@ -1156,9 +1097,8 @@ main (int argc, char **argv)
   gint rc;
 
   g_test_init (&argc, &argv, NULL);
-  log_text = g_string_new (NULL);
   g_log_set_debug_enabled (TRUE);
-  g_log_set_writer_func (test_log_writer, NULL, NULL);
+  log_capture (G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO);
   /* old-API messages (GIO's) go through the same writer, not GTest's handler */
   g_log_set_default_handler (g_log_default_handler, NULL);
   mosquitto_lib_init ();

@@ -7,6 +7,7 @@
  */
 #include "efp-notifier.h"
 #include "efp-plugin-util.h"
+#include "efp-test-log.h"
 
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
@@ -20,8 +21,6 @@
 #define TELEGRAM_TOKEN "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11"
 #define TELEGRAM_CHAT  "-1001234567890"
 #define TS             1767225600
-
-static GString *log_text;
 
 typedef struct
 {
@@ -47,67 +46,6 @@ typedef struct
 } Fixture;
 
 /* ---- helpers ----------------------------------------------------------------- */
-
-#define WAIT_UNTIL(cond, ms)                                                                       \
-  G_STMT_START                                                                                     \
-  {                                                                                                \
-    gint64 deadline_ = g_get_monotonic_time () + (gint64) (ms) *1000;                              \
-    while (!(cond) && g_get_monotonic_time () < deadline_)                                         \
-      if (!g_main_context_iteration (NULL, FALSE))                                                 \
-        g_usleep (2000);                                                                           \
-    if (!(cond))                                                                                   \
-      g_test_message ("timed out after %d ms waiting for: %s", (gint) (ms), #cond);                \
-    g_assert_true (cond);                                                                          \
-  }                                                                                                \
-  G_STMT_END
-
-static void
-spin (guint ms)
-{
-  gint64 deadline = g_get_monotonic_time () + (gint64) ms * 1000;
-
-  while (g_get_monotonic_time () < deadline)
-    if (!g_main_context_iteration (NULL, FALSE))
-      g_usleep (2000);
-}
-
-static GLogWriterOutput
-test_log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer data)
-{
-  const gchar *message = "";
-  const gchar *domain = "";
-  const gchar *name = (level & G_LOG_LEVEL_ERROR)      ? "ERROR"
-                      : (level & G_LOG_LEVEL_CRITICAL) ? "CRITICAL"
-                      : (level & G_LOG_LEVEL_WARNING)  ? "WARNING"
-                      : (level & G_LOG_LEVEL_MESSAGE)  ? "Message"
-                      : (level & G_LOG_LEVEL_INFO)     ? "INFO"
-                                                       : "DEBUG";
-
-  for (gsize i = 0; i < n_fields; i++)
-    {
-      if (g_strcmp0 (fields[i].key, "MESSAGE") == 0 && fields[i].length < 0)
-        message = fields[i].value;
-      else if (g_strcmp0 (fields[i].key, "GLIB_DOMAIN") == 0 && fields[i].length < 0)
-        domain = fields[i].value;
-    }
-  g_string_append_printf (log_text, "%s-%s: %s\n", domain, name, message);
-  if ((level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING |
-                G_LOG_LEVEL_MESSAGE)) != 0 ||
-      g_getenv ("EFP_TEST_DEBUG") != NULL)
-    g_printerr ("# %s-%s: %s\n", domain, name, message);
-  if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL))
-    abort ();
-  return G_LOG_WRITER_HANDLED;
-}
-
-static guint
-count_log (const gchar *needle)
-{
-  guint n = 0;
-  for (const gchar *p = strstr (log_text->str, needle); p != NULL; p = strstr (p + 1, needle))
-    n++;
-  return n;
-}
 
 static void
 hit_free (Hit *h)
@@ -217,7 +155,7 @@ fixture_setup (Fixture *f, gconstpointer data)
   /* the way people write them: with a trailing newline */
   write_file (f->pushover_file, PUSHOVER_TOKEN "\n");
   write_file (f->telegram_file, TELEGRAM_TOKEN "\r\n");
-  g_string_truncate (log_text, 0);
+  log_clear ();
   if (data == NULL || !g_str_equal (data, "tls"))
     start_server (f, FALSE);
   else
@@ -235,9 +173,9 @@ fixture_teardown (Fixture *f, gconstpointer data)
   g_clear_object (&f->server);
   spin (20);
   /* whatever happened, no token reached any log line, debug included */
-  g_assert_null (strstr (log_text->str, PUSHOVER_TOKEN));
-  g_assert_null (strstr (log_text->str, TELEGRAM_TOKEN));
-  g_assert_null (strstr (log_text->str, "ABC-DEF1234ghIkl"));
+  g_assert_null (strstr (logged (), PUSHOVER_TOKEN));
+  g_assert_null (strstr (logged (), TELEGRAM_TOKEN));
+  g_assert_null (strstr (logged (), "ABC-DEF1234ghIkl"));
   g_unlink (f->pushover_file);
   g_unlink (f->telegram_file);
   g_rmdir (f->dir);
@@ -779,8 +717,7 @@ main (int argc, char **argv)
   g_unsetenv ("HTTPS_PROXY");
   g_unsetenv ("all_proxy");
   g_unsetenv ("ALL_PROXY");
-  log_text = g_string_new (NULL);
-  g_log_set_writer_func (test_log_writer, NULL, NULL);
+  log_capture (G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE);
 
 #define ADD(path, fn) g_test_add (path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
   ADD ("/notifier/targets", test_targets);
