@@ -81,8 +81,10 @@ recorder_find (Recorder *r, const gchar *topic, const gchar *payload)
   return -1;
 }
 
+/* A clean-session client on 127.0.0.1:@port, over TLS when @ca_file is set,
+ * reporting to @r when that is set. */
 static EfpMqttClient *
-make_client (guint16 port, const gchar *id, Recorder *r, guint backoff_ms)
+make_client (guint16 port, const gchar *id, const gchar *ca_file, Recorder *r, guint backoff_ms)
 {
   EfpMqttOptions opts = { 0 };
   g_autoptr (GError) error = NULL;
@@ -92,6 +94,8 @@ make_client (guint16 port, const gchar *id, Recorder *r, guint backoff_ms)
   opts.port = port;
   opts.client_id = id;
   opts.clean_session = TRUE;
+  opts.tls = ca_file != NULL;
+  opts.ca_file = ca_file;
   opts.backoff_initial_ms = backoff_ms;
   opts.backoff_max_ms = backoff_ms * 4;
   client = efp_mqtt_client_new (&opts, &error);
@@ -134,6 +138,44 @@ spin_for (guint ms)
 }
 
 static void
+start_broker (EfpTestBroker *broker)
+{
+  g_autoptr (GError) error = NULL;
+  g_assert_true (efp_test_broker_start (broker, &error));
+  g_assert_no_error (error);
+}
+
+/* A client subscribed to @topic, connected (asserted) before it is returned. */
+static EfpMqttClient *
+start_subscriber (EfpTestBroker *broker, const gchar *id, const gchar *topic, Recorder *r)
+{
+  EfpMqttClient *client = make_client (efp_test_broker_get_port (broker), id, NULL, r, 100);
+  efp_mqtt_client_subscribe (client, topic, 1);
+  efp_mqtt_client_start (client);
+  g_assert_true (wait_count (&r->connected, 1, 5000));
+  return client;
+}
+
+/* A client with a will on @will_topic, counting its connects in @r. */
+static EfpMqttClient *
+make_will_client (guint16 port, const gchar *id, const gchar *will_topic, const gchar *will_payload,
+                  Recorder *r, GError **error)
+{
+  EfpMqttOptions opts = { 0 };
+  EfpMqttClient *client;
+
+  opts.host = "127.0.0.1";
+  opts.port = port;
+  opts.client_id = id;
+  opts.will_topic = will_topic;
+  opts.will_payload = will_payload;
+  client = efp_mqtt_client_new (&opts, error);
+  if (client != NULL)
+    g_signal_connect (client, "connected", G_CALLBACK (on_connected), r);
+  return client;
+}
+
+static void
 publish_ok (EfpMqttClient *c, const gchar *topic, const gchar *payload, gboolean retain)
 {
   g_autoptr (GError) error = NULL;
@@ -151,12 +193,8 @@ test_roundtrip (void)
 
   recorder_init (&r);
   r.reply_to = "t/b";
-  g_assert_true (efp_test_broker_start (broker, &error));
-  g_assert_no_error (error);
-  client = make_client (efp_test_broker_get_port (broker), "rt", &r, 100);
-  efp_mqtt_client_subscribe (client, "t/#", 1);
-  efp_mqtt_client_start (client);
-  g_assert_true (wait_count (&r.connected, 1, 5000));
+  start_broker (broker);
+  client = start_subscriber (broker, "rt", "t/#", &r);
   g_assert_true (efp_mqtt_client_is_connected (client));
 
   publish_ok (client, "t/a", "hello", FALSE);
@@ -188,7 +226,7 @@ test_broker_down_at_start (void)
   Recorder r;
 
   recorder_init (&r);
-  client = make_client (efp_test_broker_get_port (broker), "down", &r, 100);
+  client = make_client (efp_test_broker_get_port (broker), "down", NULL, &r, 100);
   efp_mqtt_client_subscribe (client, "d/#", 1);
   efp_mqtt_client_start (client);
   spin_for (800);
@@ -198,8 +236,7 @@ test_broker_down_at_start (void)
   g_assert_cmpuint (r.disconnected, ==, 1);
   g_assert_cmpint (r.last_rc, !=, 0);
 
-  g_assert_true (efp_test_broker_start (broker, &error));
-  g_assert_no_error (error);
+  start_broker (broker);
   g_assert_true (wait_count (&r.connected, 1, 5000));
   publish_ok (client, "d/x", "up", FALSE);
   g_assert_true (wait_message (&r, "d/x", "up", 5000));
@@ -218,9 +255,9 @@ test_broker_restart (void)
 
   recorder_init (&r);
   recorder_init (&ro);
-  g_assert_true (efp_test_broker_start (broker, &error));
-  client = make_client (efp_test_broker_get_port (broker), "restart", &r, 100);
-  other = make_client (efp_test_broker_get_port (broker), "restart-other", &ro, 100);
+  start_broker (broker);
+  client = make_client (efp_test_broker_get_port (broker), "restart", NULL, &r, 100);
+  other = make_client (efp_test_broker_get_port (broker), "restart-other", NULL, &ro, 100);
   efp_mqtt_client_subscribe (client, "r/#", 1);
   efp_mqtt_client_start (client);
   efp_mqtt_client_start (other);
@@ -237,8 +274,7 @@ test_broker_restart (void)
       g_assert_true (wait_count (&r.disconnected, round, 5000));
       g_assert_false (efp_mqtt_client_is_connected (client));
       spin_for (300);
-      g_assert_true (efp_test_broker_start (broker, &error));
-      g_assert_no_error (error);
+      start_broker (broker);
       g_assert_true (wait_count (&r.connected, round + 1, 5000));
       g_assert_true (wait_count (&ro.connected, round + 1, 5000));
       /* a fresh broker knows no subscriptions: only a re-subscribe lets this in.
@@ -265,19 +301,13 @@ run_will_child (const gchar *port_str)
   g_autoptr (GError) error = NULL;
   g_autoptr (EfpMqttClient) client = NULL;
   g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
-  EfpMqttOptions opts = { 0 };
   Recorder r;
 
   recorder_init (&r);
-  opts.host = "127.0.0.1";
-  opts.port = (guint16) g_ascii_strtoull (port_str, NULL, 10);
-  opts.client_id = "will-child";
-  opts.will_topic = "w/child/status";
-  opts.will_payload = "{\"state\":\"offline\"}";
-  client = efp_mqtt_client_new (&opts, &error);
+  client = make_will_client ((guint16) g_ascii_strtoull (port_str, NULL, 10), "will-child",
+                             "w/child/status", "{\"state\":\"offline\"}", &r, &error);
   if (client == NULL)
     return 2;
-  g_signal_connect (client, "connected", G_CALLBACK (on_connected), &r);
   efp_mqtt_client_start (client);
   if (!wait_count (&r.connected, 1, 5000))
     return 3;
@@ -302,11 +332,8 @@ test_will_on_crash (void)
 
   recorder_init (&r);
   recorder_init (&rl);
-  g_assert_true (efp_test_broker_start (broker, &error));
-  watcher = make_client (efp_test_broker_get_port (broker), "will-watcher", &r, 100);
-  efp_mqtt_client_subscribe (watcher, "w/#", 1);
-  efp_mqtt_client_start (watcher);
-  g_assert_true (wait_count (&r.connected, 1, 5000));
+  start_broker (broker);
+  watcher = start_subscriber (broker, "will-watcher", "w/#", &r);
 
   port_str = g_strdup_printf ("%u", efp_test_broker_get_port (broker));
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
@@ -322,7 +349,7 @@ test_will_on_crash (void)
   g_assert_true (wait_message (&r, "w/child/status", "{\"state\":\"offline\"}", 5000));
 
   /* and keep it retained for whoever subscribes later */
-  late = make_client (efp_test_broker_get_port (broker), "will-late", &rl, 100);
+  late = make_client (efp_test_broker_get_port (broker), "will-late", NULL, &rl, 100);
   efp_mqtt_client_subscribe (late, "w/child/status", 1);
   efp_mqtt_client_start (late);
   g_assert_true (wait_message (&rl, "w/child/status", NULL, 5000));
@@ -341,25 +368,16 @@ test_stop_is_clean (void)
   g_autoptr (GError) error = NULL;
   g_autoptr (EfpMqttClient) watcher = NULL;
   g_autoptr (EfpMqttClient) client = NULL;
-  EfpMqttOptions opts = { 0 };
   Recorder r, rc;
 
   recorder_init (&r);
   recorder_init (&rc);
-  g_assert_true (efp_test_broker_start (broker, &error));
-  watcher = make_client (efp_test_broker_get_port (broker), "stop-watcher", &r, 100);
-  efp_mqtt_client_subscribe (watcher, "s/#", 1);
-  efp_mqtt_client_start (watcher);
-  g_assert_true (wait_count (&r.connected, 1, 5000));
+  start_broker (broker);
+  watcher = start_subscriber (broker, "stop-watcher", "s/#", &r);
 
-  opts.host = "127.0.0.1";
-  opts.port = efp_test_broker_get_port (broker);
-  opts.client_id = "stopper";
-  opts.will_topic = "s/will";
-  opts.will_payload = "gone";
-  client = efp_mqtt_client_new (&opts, &error);
+  client =
+    make_will_client (efp_test_broker_get_port (broker), "stopper", "s/will", "gone", &rc, &error);
   g_assert_no_error (error);
-  g_signal_connect (client, "connected", G_CALLBACK (on_connected), &rc);
   efp_mqtt_client_start (client);
   g_assert_true (wait_count (&rc.connected, 1, 5000));
   publish_ok (client, "s/alive", "1", FALSE);
@@ -393,11 +411,10 @@ test_refused_then_credentials (void)
   g_assert_true (g_spawn_check_wait_status (status, NULL));
   extra = g_strdup_printf ("allow_anonymous false\npassword_file %s", pwfile);
   efp_test_broker_set_extra_config (broker, extra);
-  g_assert_true (efp_test_broker_start (broker, &error));
-  g_assert_no_error (error);
+  start_broker (broker);
 
   recorder_init (&r);
-  client = make_client (efp_test_broker_get_port (broker), "auth", &r, 100);
+  client = make_client (efp_test_broker_get_port (broker), "auth", NULL, &r, 100);
   efp_mqtt_client_set_credentials (client, "alice", "wrong");
   efp_mqtt_client_start (client);
   g_assert_true (wait_count (&r.disconnected, 1, 5000));
@@ -423,7 +440,7 @@ test_no_busy_loop (void)
   guint64 wakeups;
 
   recorder_init (&r);
-  client = make_client (efp_test_broker_get_port (broker), "idle", &r, 100);
+  client = make_client (efp_test_broker_get_port (broker), "idle", NULL, &r, 100);
   efp_mqtt_client_start (client);
   spin_for (5000);
   wakeups = efp_mqtt_client_get_wakeups (client);
@@ -432,7 +449,7 @@ test_no_busy_loop (void)
   g_assert_cmpuint (wakeups, <, 50);
 
   /* connected and idle: about one tick a second */
-  g_assert_true (efp_test_broker_start (broker, &error));
+  start_broker (broker);
   g_assert_true (wait_count (&r.connected, 1, 5000));
   wakeups = efp_mqtt_client_get_wakeups (client);
   spin_for (3000);
@@ -485,29 +502,6 @@ make_ca (const gchar *dir, const gchar *name, gboolean server)
   run_openssl (dir, sign);
 }
 
-static EfpMqttClient *
-make_tls_client (guint16 port, const gchar *id, const gchar *ca_file, Recorder *r)
-{
-  EfpMqttOptions opts = { 0 };
-  g_autoptr (GError) error = NULL;
-  EfpMqttClient *client;
-
-  opts.host = "127.0.0.1";
-  opts.port = port;
-  opts.client_id = id;
-  opts.clean_session = TRUE;
-  opts.tls = TRUE;
-  opts.ca_file = ca_file;
-  opts.backoff_initial_ms = 100;
-  opts.backoff_max_ms = 400;
-  client = efp_mqtt_client_new (&opts, &error);
-  g_assert_no_error (error);
-  g_signal_connect (client, "connected", G_CALLBACK (on_connected), r);
-  g_signal_connect (client, "disconnected", G_CALLBACK (on_disconnected), r);
-  g_signal_connect (client, "message", G_CALLBACK (on_message), r);
-  return client;
-}
-
 /* TLS with the right CA connects and carries messages; a server the CA did
  * not sign is refused (verification is always on); neither spins. */
 static void
@@ -529,11 +523,10 @@ test_tls (void)
   extra =
     g_strdup_printf ("cafile %s\ncertfile %s/server.pem\nkeyfile %s/server.key", ca, dir, dir);
   efp_test_broker_set_extra_config (broker, extra);
-  g_assert_true (efp_test_broker_start (broker, &error));
-  g_assert_no_error (error);
+  start_broker (broker);
 
   recorder_init (&rg);
-  good = make_tls_client (efp_test_broker_get_port (broker), "tls-good", ca, &rg);
+  good = make_client (efp_test_broker_get_port (broker), "tls-good", ca, &rg, 100);
   efp_mqtt_client_subscribe (good, "tls/#", 1);
   efp_mqtt_client_start (good);
   g_assert_true (wait_count (&rg.connected, 1, 5000));
@@ -544,7 +537,7 @@ test_tls (void)
   g_assert_cmpuint (wakeups, <, 50);
 
   recorder_init (&rb);
-  bad = make_tls_client (efp_test_broker_get_port (broker), "tls-bad", other_ca, &rb);
+  bad = make_client (efp_test_broker_get_port (broker), "tls-bad", other_ca, &rb, 100);
   efp_mqtt_client_start (bad);
   spin_for (3000);
   g_assert_cmpuint (rb.connected, ==, 0);
@@ -568,7 +561,7 @@ test_tls_broker_down (void)
 
   make_ca (efp_test_broker_get_dir (broker), "ca", FALSE);
   recorder_init (&r);
-  client = make_tls_client (efp_test_broker_get_port (broker), "tls-down", ca, &r);
+  client = make_client (efp_test_broker_get_port (broker), "tls-down", ca, &r, 100);
   efp_mqtt_client_start (client);
   spin_for (3000);
   wakeups = efp_mqtt_client_get_wakeups (client);
