@@ -164,6 +164,8 @@ efp_command_from_json (const gchar *data, gssize len, GError **error)
 
   if (!json_parser_load_from_data (parser, data, len, &local))
     {
+      /* json-glib quotes the offending token, which can hold line breaks */
+      g_strdelimit (local->message, "\r\n", ' ');
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "command: not JSON: %s",
                    local->message);
       return NULL;

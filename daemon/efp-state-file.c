@@ -461,6 +461,9 @@ efp_state_file_load_data (const gchar *data, gsize len, const gchar *origin, GEr
   if (!json_parser_load_from_data (parser, data, (gssize) len, &local) ||
       (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
+      /* json-glib quotes the offending token, which can hold line breaks */
+      if (local != NULL)
+        g_strdelimit (local->message, "\r\n", ' ');
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
                    "state file %s: expected a JSON object, found %s", origin,
                    local != NULL ? local->message : "another value");
