@@ -19,17 +19,14 @@ static gchar *ctl_path;
 static gint
 ctl (gboolean as_nobody, gchar **out, gchar **err, ...)
 {
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  const gchar *arg;
+  const gchar *head[] = { ctl_path, NULL };
   va_list ap;
+  gint status;
 
-  g_ptr_array_add (argv, ctl_path);
   va_start (ap, err);
-  while ((arg = va_arg (ap, const gchar *)) != NULL)
-    g_ptr_array_add (argv, (gpointer) arg);
+  status = efp_test_run_valist (head, as_nobody, out, err, ap);
   va_end (ap);
-  g_ptr_array_add (argv, NULL);
-  return efp_test_run ((const gchar *const *) argv->pdata, as_nobody, out, err);
+  return status;
 }
 
 static JsonNode *
@@ -84,15 +81,6 @@ member_is_null (JsonObject *o, const gchar *key)
 {
   JsonNode *n = json_object_get_member (o, key);
   return n != NULL && JSON_NODE_HOLDS_NULL (n);
-}
-
-static void
-spin (guint ms)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) ms * 1000;
-  while (g_get_monotonic_time () < end)
-    if (!g_main_context_iteration (NULL, FALSE))
-      g_usleep (5000);
 }
 
 /* ---- tests ---- */
@@ -231,7 +219,7 @@ test_events_json (void)
       g_assert_true (JSON_NODE_HOLDS_ARRAY (root));
       if (json_array_get_length (json_node_get_array (root)) > 0 || g_get_monotonic_time () > end)
         break;
-      spin (500);
+      efp_test_spin (500);
     }
   events = json_node_get_array (root);
   g_assert_cmpuint (json_array_get_length (events), >, 0);
@@ -297,7 +285,7 @@ test_status_text (void)
       g_assert_cmpint (ctl (FALSE, &out, NULL, "status", NULL), ==, 0);
       if (g_regex_match_simple ("critical\\s+critical-soc\\s+armed\\s+in 0:0[0-2]", out, 0, 0))
         break;
-      spin (300);
+      efp_test_spin (300);
     }
   g_test_message ("%s", out);
   g_assert_true (
@@ -313,7 +301,7 @@ run_monitor (gboolean json, guint ms)
   g_autoptr (GSubprocess) monitor = efp_test_bus_spawn (bus, argv, TRUE, &error);
 
   g_assert_no_error (error);
-  spin (ms);
+  efp_test_spin (ms);
   g_subprocess_send_signal (monitor, SIGINT);
   g_assert_true (g_subprocess_communicate_utf8 (monitor, NULL, NULL, &out, NULL, &error));
   g_assert_no_error (error);
@@ -439,17 +427,13 @@ int
 main (int argc, char **argv)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree gchar *server_path = efp_test_build_path ("tests/efp-dbus-test-server");
-  const gchar *server_argv[] = { server_path, NULL };
   int status;
 
   g_test_init (&argc, &argv, NULL);
   ctl_path = efp_test_build_path ("daemon/ctl/ecoflow-powerctl");
   bus = efp_test_bus_new (&error);
   g_assert_no_error (error);
-  server = efp_test_bus_spawn (bus, server_argv, FALSE, &error);
-  g_assert_no_error (error);
-  g_assert_true (efp_test_bus_wait_name (bus, NAME, TRUE, 10000));
+  server = efp_test_bus_start_test_server (bus, NAME);
 
   g_test_add_func ("/ctl/json/devices", test_devices_json);
   g_test_add_func ("/ctl/json/policies", test_policies_json);
@@ -466,12 +450,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ctl/exit/daemon-not-running", test_daemon_not_running);
   status = g_test_run ();
 
-  if (g_subprocess_get_identifier (server) != NULL)
-    {
-      g_subprocess_force_exit (server);
-      g_subprocess_wait (server, NULL, NULL);
-    }
-  g_clear_object (&server);
+  efp_test_server_clear (&server);
   g_clear_pointer (&bus, efp_test_bus_free);
   g_free (ctl_path);
   return status;

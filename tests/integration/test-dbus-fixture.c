@@ -271,3 +271,53 @@ efp_test_run (const gchar *const *argv, gboolean as_nobody, gchar **out, gchar *
     *err = g_steal_pointer (&e);
   return g_subprocess_get_if_exited (proc) ? g_subprocess_get_exit_status (proc) : -1;
 }
+
+GSubprocess *
+efp_test_bus_start_test_server (EfpTestBus *bus, const gchar *name)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *server_path = efp_test_build_path ("tests/efp-dbus-test-server");
+  const gchar *server_argv[] = { server_path, NULL };
+  GSubprocess *server = efp_test_bus_spawn (bus, server_argv, FALSE, &error);
+
+  g_assert_no_error (error);
+  /* the server must take the name on the private bus */
+  g_assert_true (efp_test_bus_wait_name (bus, name, TRUE, 10000));
+  return server;
+}
+
+void
+efp_test_server_clear (GSubprocess **server)
+{
+  if (*server != NULL && g_subprocess_get_identifier (*server) != NULL)
+    {
+      g_subprocess_force_exit (*server);
+      g_subprocess_wait (*server, NULL, NULL);
+    }
+  g_clear_object (server);
+}
+
+gint
+efp_test_run_valist (const gchar *const *head, gboolean as_nobody, gchar **out, gchar **err,
+                     va_list ap)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  const gchar *arg;
+  guint i;
+
+  for (i = 0; head[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) head[i]);
+  while ((arg = va_arg (ap, const gchar *)) != NULL)
+    g_ptr_array_add (argv, (gpointer) arg);
+  g_ptr_array_add (argv, NULL);
+  return efp_test_run ((const gchar *const *) argv->pdata, as_nobody, out, err);
+}
+
+void
+efp_test_spin (guint ms)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) ms * 1000;
+  while (g_get_monotonic_time () < end)
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (5000);
+}

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <stdarg.h>
 
 G_BEGIN_DECLS
 
@@ -34,5 +35,17 @@ gint efp_test_run (const gchar *const *argv, gboolean as_nobody, gchar **out, gc
 gchar *efp_test_build_path (const gchar *relative);
 /* The system bus connection of this test process (to the private bus). */
 GDBusConnection *efp_test_bus_connection (EfpTestBus *bus);
+
+/* Start tests/efp-dbus-test-server (the service on canned data) on @bus and
+ * assert that it takes @name. */
+GSubprocess *efp_test_bus_start_test_server (EfpTestBus *bus, const gchar *name);
+/* Kill *@server if it still runs, wait for it and clear it. */
+void efp_test_server_clear (GSubprocess **server);
+/* Run @head (NULL-terminated) followed by the NULL-terminated arguments in @ap,
+ * as efp_test_run() does. */
+gint efp_test_run_valist (const gchar *const *head, gboolean as_nobody, gchar **out, gchar **err,
+                          va_list ap);
+/* Spin the default main context for @ms. */
+void efp_test_spin (guint ms);
 
 G_END_DECLS

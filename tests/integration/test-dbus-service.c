@@ -23,18 +23,14 @@ static gchar *address_arg;
 static gint
 busctl (gboolean as_nobody, gchar **out, gchar **err, ...)
 {
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  const gchar *arg;
+  const gchar *head[] = { "busctl", address_arg, NULL };
   va_list ap;
+  gint status;
 
-  g_ptr_array_add (argv, (gpointer) "busctl");
-  g_ptr_array_add (argv, address_arg);
   va_start (ap, err);
-  while ((arg = va_arg (ap, const gchar *)) != NULL)
-    g_ptr_array_add (argv, (gpointer) arg);
+  status = efp_test_run_valist (head, as_nobody, out, err, ap);
   va_end (ap);
-  g_ptr_array_add (argv, NULL);
-  return efp_test_run ((const gchar *const *) argv->pdata, as_nobody, out, err);
+  return status;
 }
 
 /* gdbus call on the (private) system bus: shows the D-Bus error name. */
@@ -63,15 +59,6 @@ get_soc (void)
   g_autofree gchar *v = get_property (STUDY, NAME ".Device", "StateOfCharge");
   g_assert_true (g_str_has_prefix (v, "d "));
   return g_ascii_strtod (v + 2, NULL);
-}
-
-static void
-spin (guint ms)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) ms * 1000;
-  while (g_get_monotonic_time () < end)
-    if (!g_main_context_iteration (NULL, FALSE))
-      g_usleep (5000);
 }
 
 /* ---- tests ---- */
@@ -258,7 +245,7 @@ test_properties_changed_coalesced (void)
     STUDY, NULL, G_DBUS_SIGNAL_FLAGS_NONE, on_device_changed, &cc, NULL);
 
   /* frames arrive every 200 ms; the device may emit at most once per second */
-  spin (3500);
+  efp_test_spin (3500);
   g_dbus_connection_signal_unsubscribe (efp_test_bus_connection (bus), id);
   g_test_message ("%u PropertiesChanged with StateOfCharge in 3.5 s", cc.count);
   g_assert_cmpuint (cc.count, >=, 2);
@@ -321,7 +308,7 @@ test_root_allowed (void)
   g_strstrip (out);
   g_assert_true (g_str_has_prefix (out, "s \"test-"));
   /* the service shows what the daemon did with it (properties settle in an idle) */
-  spin (200);
+  efp_test_spin (200);
   expected = g_strdup (out);
   id = get_property (ROOT "/Agent/nas_1", NAME ".Agent", "LastCommandId");
   g_assert_cmpstr (id, ==, expected);
@@ -441,7 +428,7 @@ test_signals (void)
 
   /* the simulated policy cycles every 6 s */
   while ((s.abort == NULL || !s.armed_with_deadline) && g_get_monotonic_time () < end)
-    spin (50);
+    efp_test_spin (50);
   g_dbus_connection_signal_unsubscribe (c, sub);
   g_dbus_connection_signal_unsubscribe (c, psub);
 
@@ -508,7 +495,7 @@ test_reload_removes_objects (void)
                    ==, 0);
   end = g_get_monotonic_time () + 3 * G_USEC_PER_SEC;
   while ((!r.agent_gone || !r.policy_gone) && g_get_monotonic_time () < end)
-    spin (20);
+    efp_test_spin (20);
   g_dbus_connection_signal_unsubscribe (c, sub);
   g_assert_true (r.agent_gone);
   g_assert_true (r.policy_gone);
@@ -554,18 +541,13 @@ int
 main (int argc, char **argv)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree gchar *server_path = efp_test_build_path ("tests/efp-dbus-test-server");
-  const gchar *server_argv[] = { server_path, NULL };
   int status;
 
   g_test_init (&argc, &argv, NULL);
   bus = efp_test_bus_new (&error);
   g_assert_no_error (error);
   address_arg = g_strdup_printf ("--address=%s", efp_test_bus_get_address (bus));
-  server = efp_test_bus_spawn (bus, server_argv, FALSE, &error);
-  g_assert_no_error (error);
-  /* the server must take the name on the private bus */
-  g_assert_true (efp_test_bus_wait_name (bus, NAME, TRUE, 10000));
+  server = efp_test_bus_start_test_server (bus, NAME);
 
   g_test_add_func ("/dbus/busctl/tree", test_tree);
   g_test_add_func ("/dbus/busctl/introspect", test_introspect);
@@ -584,12 +566,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dbus/objects/service-gone", test_service_gone);
   status = g_test_run ();
 
-  if (g_subprocess_get_identifier (server) != NULL)
-    {
-      g_subprocess_force_exit (server);
-      g_subprocess_wait (server, NULL, NULL);
-    }
-  g_clear_object (&server);
+  efp_test_server_clear (&server);
   g_clear_pointer (&bus, efp_test_bus_free);
   g_free (address_arg);
   return status;
