@@ -211,6 +211,19 @@ upsc (const gchar *a, const gchar *b, const gchar *c, gint *status, gchar **err)
   return run_client (argv, status, err);
 }
 
+/* upsc @target [@var] fails with @needle on stderr; returns its stdout. */
+static gchar *
+upsc_fails (const gchar *target, const gchar *var, const gchar *needle)
+{
+  gint status = -1;
+  g_autofree gchar *err = NULL;
+  gchar *out = upsc (target, var, NULL, &status, &err);
+
+  g_assert_cmpint (status, !=, 0);
+  g_assert_nonnull (strstr (err, needle));
+  return out;
+}
+
 static GHashTable *
 upsc_vars (Fixture *f, const gchar *ups)
 {
@@ -298,25 +311,13 @@ test_upsc_stale (Fixture *f, gconstpointer data)
 {
   g_autofree gchar *target = g_strdup_printf ("study@%s", f->hostport);
   g_autofree gchar *nope = g_strdup_printf ("nope@%s", f->hostport);
-  gint status = -1;
-  g_autofree gchar *err = NULL;
-  g_autofree gchar *err_var = NULL;
-  g_autofree gchar *err_unknown = NULL;
   g_autofree gchar *out = NULL;
-  g_autofree gchar *out_var = NULL;
-  g_autofree gchar *out_unknown = NULL;
 
   feed (f, "Study", EFP_TRISTATE_FALSE, 50, FALSE, 10, TRUE);
-  out = upsc (target, NULL, NULL, &status, &err);
-  g_assert_cmpint (status, !=, 0);
+  out = upsc_fails (target, NULL, "Data stale");
   g_assert_cmpstr (out, ==, "");
-  g_assert_nonnull (strstr (err, "Data stale"));
-  out_var = upsc (target, "ups.status", NULL, &status, &err_var);
-  g_assert_cmpint (status, !=, 0);
-  g_assert_nonnull (strstr (err_var, "Data stale"));
-  out_unknown = upsc (nope, NULL, NULL, &status, &err_unknown);
-  g_assert_cmpint (status, !=, 0);
-  g_assert_nonnull (strstr (err_unknown, "Unknown UPS"));
+  g_free (upsc_fails (target, "ups.status", "Data stale"));
+  g_free (upsc_fails (nope, NULL, "Unknown UPS"));
 }
 
 /* ---- raw protocol ---------------------------------------------------------------------- */
@@ -1085,22 +1086,21 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add ("/nut/upsc/list", Fixture, NULL, fixture_setup, test_upsc_list, fixture_teardown);
-  g_test_add ("/nut/upsc/vars", Fixture, NULL, fixture_setup, test_upsc_vars, fixture_teardown);
-  g_test_add ("/nut/upsc/stale", Fixture, NULL, fixture_setup, test_upsc_stale, fixture_teardown);
-  g_test_add ("/nut/raw/basics", Fixture, NULL, fixture_setup, test_raw_basics, fixture_teardown);
-  g_test_add ("/nut/raw/auth", Fixture, NULL, fixture_setup, test_raw_auth, fixture_teardown);
+#define ADD(path, fn) g_test_add (path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+  ADD ("/nut/upsc/list", test_upsc_list);
+  ADD ("/nut/upsc/vars", test_upsc_vars);
+  ADD ("/nut/upsc/stale", test_upsc_stale);
+  ADD ("/nut/raw/basics", test_raw_basics);
+  ADD ("/nut/raw/auth", test_raw_auth);
   g_test_add ("/nut/raw/no-users-file", Fixture, GINT_TO_POINTER (1), fixture_setup,
               test_raw_no_users, fixture_teardown);
-  g_test_add ("/nut/raw/stale", Fixture, NULL, fixture_setup, test_raw_stale, fixture_teardown);
-  g_test_add ("/nut/raw/garbage", Fixture, NULL, fixture_setup, test_raw_garbage, fixture_teardown);
-  g_test_add ("/nut/raw/pipelined", Fixture, NULL, fixture_setup, test_raw_pipelined,
-              fixture_teardown);
-  g_test_add ("/nut/raw/limits", Fixture, NULL, fixture_setup, test_raw_limits, fixture_teardown);
+  ADD ("/nut/raw/stale", test_raw_stale);
+  ADD ("/nut/raw/garbage", test_raw_garbage);
+  ADD ("/nut/raw/pipelined", test_raw_pipelined);
+  ADD ("/nut/raw/limits", test_raw_limits);
   g_test_add_func ("/nut/errors", test_errors);
-  g_test_add ("/nut/upsmon/primary", Fixture, NULL, fixture_setup, test_upsmon_primary,
-              fixture_teardown);
-  g_test_add ("/nut/upsmon/secondary-fsd", Fixture, NULL, fixture_setup, test_upsmon_secondary_fsd,
-              fixture_teardown);
+  ADD ("/nut/upsmon/primary", test_upsmon_primary);
+  ADD ("/nut/upsmon/secondary-fsd", test_upsmon_secondary_fsd);
+#undef ADD
   return g_test_run ();
 }
