@@ -67,6 +67,21 @@ parse_cmd (const gchar *line)
   return c;
 }
 
+/* A subscriber to every agent's command topic. */
+static EfpTestSub *
+cmd_sub (Fixture *f)
+{
+  return efp_test_sub_new (f->port, (const gchar *[]){ "power-manager/+/cmd", NULL });
+}
+
+/* Start @d and publish one frame of SimulatedDevice on battery at 5 %. */
+static void
+start_low (Fixture *f, EfpTestDaemon *d, const gchar *const *args)
+{
+  start (d, args);
+  g_assert_true (efp_test_publish (f->port, RAW, LOW));
+}
+
 /* A restart in the middle of a debounce keeps the original deadline. */
 static void
 test_restart_mid_debounce (Fixture *f, gconstpointer data)
@@ -74,14 +89,12 @@ test_restart_mid_debounce (Fixture *f, gconstpointer data)
   g_autoptr (EfpTestDaemon) d =
     daemon_with (f, "[device:SimulatedDevice]\nagents=pc\n[agent:pc]\n"
                     "[policy:critical]\nmodule=critical-soc\ndebounce-sec=4\ncooldown-sec=60\n");
-  g_autoptr (EfpTestSub) sub =
-    efp_test_sub_new (f->port, (const gchar *[]){ "power-manager/+/cmd", NULL });
+  g_autoptr (EfpTestSub) sub = cmd_sub (f);
   g_autoptr (EfpCommand) cmd = NULL;
   g_autofree gchar *line = NULL;
   gint64 armed;
 
-  start (d, NULL);
-  g_assert_true (efp_test_publish (f->port, RAW, LOW));
+  start_low (f, d, NULL);
   g_assert_true (efp_test_daemon_wait_log (d, "TIMER START", 3000));
   armed = g_get_real_time ();
   g_usleep (1000 * 1000);
@@ -104,13 +117,11 @@ test_restart_inside_cooldown (Fixture *f, gconstpointer data)
   g_autoptr (EfpTestDaemon) d =
     daemon_with (f, "[device:SimulatedDevice]\nagents=pc\n[agent:pc]\n"
                     "[policy:critical]\nmodule=critical-soc\ndebounce-sec=1\ncooldown-sec=60\n");
-  g_autoptr (EfpTestSub) sub =
-    efp_test_sub_new (f->port, (const gchar *[]){ "power-manager/+/cmd", NULL });
+  g_autoptr (EfpTestSub) sub = cmd_sub (f);
   g_autofree gchar *first = NULL;
   g_autofree gchar *second = NULL;
 
-  start (d, NULL);
-  g_assert_true (efp_test_publish (f->port, RAW, LOW));
+  start_low (f, d, NULL);
   first = efp_test_sub_wait (sub, "power-manager/pc/cmd *shutdown*", 5000);
   g_assert_nonnull (first);
   efp_test_daemon_kill (d);
@@ -141,16 +152,14 @@ test_stages_with_silent_agent (Fixture *f, gconstpointer data)
     daemon_with (f, "[device:SimulatedDevice]\nagents=vm;nas\n"
                     "[agent:vm]\nstage=1\nstage-timeout-sec=2\n[agent:nas]\nstage=2\n"
                     "[policy:critical]\nmodule=critical-soc\ndebounce-sec=0\n");
-  g_autoptr (EfpTestSub) sub =
-    efp_test_sub_new (f->port, (const gchar *[]){ "power-manager/+/cmd", NULL });
+  g_autoptr (EfpTestSub) sub = cmd_sub (f);
   g_autoptr (EfpCommand) vm = NULL;
   g_autoptr (EfpCommand) nas = NULL;
   g_autofree gchar *l1 = NULL;
   g_autofree gchar *l2 = NULL;
   gint64 t1;
 
-  start (d, NULL);
-  g_assert_true (efp_test_publish (f->port, RAW, LOW));
+  start_low (f, d, NULL);
   l1 = efp_test_sub_wait (sub, "power-manager/*/cmd *", 5000);
   t1 = g_get_real_time ();
   g_assert_true (g_str_has_prefix (l1, "power-manager/vm/cmd "));
@@ -174,15 +183,13 @@ test_stages_with_ack (Fixture *f, gconstpointer data)
     daemon_with (f, "[device:SimulatedDevice]\nagents=vm;nas\n"
                     "[agent:vm]\nstage=1\nstage-timeout-sec=30\n[agent:nas]\nstage=2\n"
                     "[policy:critical]\nmodule=critical-soc\ndebounce-sec=0\n");
-  g_autoptr (EfpTestSub) sub =
-    efp_test_sub_new (f->port, (const gchar *[]){ "power-manager/+/cmd", NULL });
+  g_autoptr (EfpTestSub) sub = cmd_sub (f);
   g_autoptr (EfpCommand) vm = NULL;
   g_autofree gchar *l1 = NULL;
   g_autofree gchar *l2 = NULL;
   g_autofree gchar *ack = NULL;
 
-  start (d, NULL);
-  g_assert_true (efp_test_publish (f->port, RAW, LOW));
+  start_low (f, d, NULL);
   l1 = efp_test_sub_wait (sub, "power-manager/vm/cmd *", 5000);
   vm = parse_cmd (l1);
   g_assert_null (efp_test_sub_wait (sub, "power-manager/nas/cmd *", 1000));
@@ -195,40 +202,37 @@ test_stages_with_ack (Fixture *f, gconstpointer data)
   g_assert_true (efp_test_daemon_wait_log (d, "ACK vm scheduled", 1000));
 }
 
+/* The one command to pc is marked dry-run. */
 static void
-test_dry_run (Fixture *f, gconstpointer data)
+check_dry_run_command (Fixture *f, const gchar *conf, const gchar *const *args)
 {
-  g_autoptr (EfpTestDaemon) d =
-    daemon_with (f, "[device:SimulatedDevice]\nagents=pc\n[agent:pc]\n"
-                    "[policy:critical]\nmodule=critical-soc\ndebounce-sec=0\n");
-  g_autoptr (EfpTestSub) sub =
-    efp_test_sub_new (f->port, (const gchar *[]){ "power-manager/+/cmd", NULL });
+  g_autoptr (EfpTestDaemon) d = daemon_with (f, conf);
+  g_autoptr (EfpTestSub) sub = cmd_sub (f);
   g_autoptr (EfpCommand) cmd = NULL;
   g_autofree gchar *line = NULL;
 
-  start (d, (const gchar *[]){ "--dry-run", NULL });
-  g_assert_true (efp_test_publish (f->port, RAW, LOW));
+  start_low (f, d, args);
   line = efp_test_sub_wait (sub, "power-manager/pc/cmd *", 5000);
   cmd = parse_cmd (line);
   g_assert_true (cmd->dry_run);
 }
 
 static void
+test_dry_run (Fixture *f, gconstpointer data)
+{
+  check_dry_run_command (f,
+                         "[device:SimulatedDevice]\nagents=pc\n[agent:pc]\n"
+                         "[policy:critical]\nmodule=critical-soc\ndebounce-sec=0\n",
+                         (const gchar *[]){ "--dry-run", NULL });
+}
+
+static void
 test_policy_dry_run_key (Fixture *f, gconstpointer data)
 {
-  g_autoptr (EfpTestDaemon) d =
-    daemon_with (f, "[device:SimulatedDevice]\nagents=pc\n[agent:pc]\n"
-                    "[policy:critical]\nmodule=critical-soc\ndebounce-sec=0\ndry-run=true\n");
-  g_autoptr (EfpTestSub) sub =
-    efp_test_sub_new (f->port, (const gchar *[]){ "power-manager/+/cmd", NULL });
-  g_autoptr (EfpCommand) cmd = NULL;
-  g_autofree gchar *line = NULL;
-
-  start (d, NULL);
-  g_assert_true (efp_test_publish (f->port, RAW, LOW));
-  line = efp_test_sub_wait (sub, "power-manager/pc/cmd *", 5000);
-  cmd = parse_cmd (line);
-  g_assert_true (cmd->dry_run);
+  check_dry_run_command (f,
+                         "[device:SimulatedDevice]\nagents=pc\n[agent:pc]\n"
+                         "[policy:critical]\nmodule=critical-soc\ndebounce-sec=0\ndry-run=true\n",
+                         NULL);
 }
 
 /* A group is one virtual battery: a big full member keeps a small empty one from
@@ -319,8 +323,7 @@ test_command_waits_for_broker (Fixture *f, gconstpointer data)
   g_autoptr (EfpTestSub) sub = NULL;
   g_autofree gchar *line = NULL;
 
-  start (d, NULL);
-  g_assert_true (efp_test_publish (f->port, RAW, LOW));
+  start_low (f, d, NULL);
   g_assert_true (efp_test_daemon_wait_log (d, "TIMER START", 3000));
   efp_test_broker_stop (f->broker);
   g_assert_true (efp_test_daemon_wait_log (d, "SHUTDOWN TRIGGERED", 5000));
@@ -328,7 +331,7 @@ test_command_waits_for_broker (Fixture *f, gconstpointer data)
   /* the broker keeps no session for the subscriber: subscribe before the daemon is back */
   efp_test_broker_set_extra_config (f->broker, "");
   g_assert_true (efp_test_broker_start (f->broker, &error));
-  sub = efp_test_sub_new (f->port, (const gchar *[]){ "power-manager/+/cmd", NULL });
+  sub = cmd_sub (f);
   line = efp_test_sub_wait (sub, "power-manager/pc/cmd *shutdown*", 15000);
   g_assert_nonnull (line);
 }
@@ -359,8 +362,7 @@ test_unsent_shutdown_recovered (Fixture *f, gconstpointer data)
     "[policy:critical]\nmodule=critical-soc\ndebounce-sec=1\nabort-window-sec=60\n";
   g_autoptr (EfpTestDaemon) d1 = daemon_with (f, conf);
   g_autoptr (EfpTestDaemon) d2 = daemon_with (f, conf);
-  g_autoptr (EfpTestSub) sub =
-    efp_test_sub_new (f->port, (const gchar *[]){ "power-manager/+/cmd", NULL });
+  g_autoptr (EfpTestSub) sub = cmd_sub (f);
   g_autofree gchar *s1 = state_with_trigger (g_get_real_time (), FALSE);
   g_autofree gchar *s2 = state_with_trigger (g_get_real_time (), TRUE);
   g_autofree gchar *line = NULL;
