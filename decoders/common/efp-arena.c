@@ -1,7 +1,6 @@
 /* efp-arena.c: bump allocation with an overflow list. */
 #include "efp-arena.h"
 
-#define ARENA_ALIGN 16
 /* a block never grows past this; larger frames overflow into g_malloc */
 #define ARENA_MAX_BLOCK (1024 * 1024)
 
@@ -57,19 +56,14 @@ efp_arena_reset (EfpArena *self)
   self->used = 0;
 }
 
+/* the block is full (or @size is 0): a piece of its own, freed at reset */
 gpointer
-efp_arena_alloc (EfpArena *self, gsize size)
+efp_arena_alloc_slow (EfpArena *self, gsize size)
 {
-  gsize start = (self->used + (ARENA_ALIGN - 1)) & ~(gsize) (ARENA_ALIGN - 1);
   gpointer p;
 
   if (size == 0)
-    size = 1;
-  if (start <= self->size && size <= self->size - start)
-    {
-      self->used = start + size;
-      return self->block + start;
-    }
+    return efp_arena_alloc (self, 1);
   p = g_malloc (size);
   self->overflow = g_slist_prepend (self->overflow, p);
   self->overflow_bytes += size;

@@ -26,7 +26,24 @@ void efp_arena_init (EfpArena *self, gsize initial_size);
 void efp_arena_clear (EfpArena *self);
 /* Forgets every allocation; grows the block when the last frame overflowed it. */
 void efp_arena_reset (EfpArena *self);
-gpointer efp_arena_alloc (EfpArena *self, gsize size);
+gpointer efp_arena_alloc_slow (EfpArena *self, gsize size);
+
+#define EFP_ARENA_ALIGN 16
+
+/* Inline: protobuf-c calls this for every message, string, array and
+ * unknown field, a few hundred times per bundle. */
+static inline gpointer
+efp_arena_alloc (EfpArena *self, gsize size)
+{
+  gsize start = (self->used + (EFP_ARENA_ALIGN - 1)) & ~(gsize) (EFP_ARENA_ALIGN - 1);
+
+  if (G_LIKELY (size != 0 && start <= self->size && size <= self->size - start))
+    {
+      self->used = start + size;
+      return self->block + start;
+    }
+  return efp_arena_alloc_slow (self, size);
+}
 ProtobufCAllocator *efp_arena_get_allocator (EfpArena *self);
 
 G_END_DECLS

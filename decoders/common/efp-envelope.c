@@ -1,4 +1,4 @@
-/* efp-envelope.c: header loop, XOR rule, routing, payload unpacking. */
+/* efp-envelope.c: header loop, XOR rule, routing, payload unpacking on demand. */
 #include "efp-envelope.h"
 
 #include "efp-decoder.h"
@@ -70,13 +70,13 @@ gboolean
 efp_envelope_parse (EfpArena *arena, const guint8 *data, gsize len, EfpEnvelope *out,
                     GError **error)
 {
-  ProtobufCAllocator *alloc = efp_arena_get_allocator (arena);
   Efp__HeaderMessage *msg;
   guint i;
 
   out->n_items = 0;
   out->items = NULL;
-  msg = efp__header_message__unpack (alloc, len, data);
+  out->arena = arena;
+  msg = efp__header_message__unpack (efp_arena_get_allocator (arena), len, data);
   if (msg == NULL)
     {
       g_set_error (error, EFP_DECODER_ERROR, EFP_DECODER_ERROR_MALFORMED,
@@ -98,7 +98,6 @@ efp_envelope_parse (EfpArena *arena, const guint8 *data, gsize len, EfpEnvelope 
     {
       const Efp__Header *h = msg->header[i];
       EfpEnvelopeItem *it = &out->items[i];
-      const ProtobufCMessageDescriptor *desc;
 
       it->header = h;
       it->src = h->has_src ? (guint32) h->src : 0;
@@ -132,25 +131,48 @@ efp_envelope_parse (EfpArena *arena, const guint8 *data, gsize len, EfpEnvelope 
           for (k = 0; k < it->pdata_len; k++)
             p[k] ^= it->xor_key;
         }
-
-      desc = efp_payload_kind_get_descriptor (it->kind);
-      if (desc == NULL)
-        continue;
-      it->message = protobuf_c_message_unpack (desc, alloc, it->pdata_len, it->pdata);
-      if (it->message == NULL)
-        {
-          if (it->xored)
-            g_set_error (error, EFP_DECODER_ERROR, EFP_DECODER_ERROR_MALFORMED,
-                         "header %u (%u/%u %s): payload does not parse after de-XOR with key "
-                         "0x%02x (wrong key or corrupt)",
-                         i + 1, it->cmd_func, it->cmd_id, desc->short_name, it->xor_key);
-          else
-            g_set_error (error, EFP_DECODER_ERROR, EFP_DECODER_ERROR_MALFORMED,
-                         "header %u (%u/%u %s): payload of %" G_GSIZE_FORMAT
-                         " bytes does not parse (truncated or corrupt)",
-                         i + 1, it->cmd_func, it->cmd_id, desc->short_name, it->pdata_len);
-          return FALSE;
-        }
     }
+  return TRUE;
+}
+
+const ProtobufCMessage *
+efp_envelope_unpack (EfpEnvelope *env, guint index, GError **error)
+{
+  EfpEnvelopeItem *it;
+  const ProtobufCMessageDescriptor *desc;
+
+  g_return_val_if_fail (index < env->n_items, NULL);
+  it = &env->items[index];
+  if (it->message != NULL)
+    return it->message;
+  desc = efp_payload_kind_get_descriptor (it->kind);
+  if (desc == NULL)
+    return NULL;
+  it->message = protobuf_c_message_unpack (desc, efp_arena_get_allocator (env->arena),
+                                           it->pdata_len, it->pdata);
+  if (it->message != NULL)
+    return it->message;
+  if (it->xored)
+    g_set_error (error, EFP_DECODER_ERROR, EFP_DECODER_ERROR_MALFORMED,
+                 "header %u (%u/%u %s): payload does not parse after de-XOR with key "
+                 "0x%02x (wrong key or corrupt)",
+                 index + 1, it->cmd_func, it->cmd_id, desc->short_name, it->xor_key);
+  else
+    g_set_error (error, EFP_DECODER_ERROR, EFP_DECODER_ERROR_MALFORMED,
+                 "header %u (%u/%u %s): payload of %" G_GSIZE_FORMAT
+                 " bytes does not parse (truncated or corrupt)",
+                 index + 1, it->cmd_func, it->cmd_id, desc->short_name, it->pdata_len);
+  return NULL;
+}
+
+gboolean
+efp_envelope_unpack_all (EfpEnvelope *env, GError **error)
+{
+  guint i;
+
+  for (i = 0; i < env->n_items; i++)
+    if (efp_envelope_unpack (env, i, error) == NULL &&
+        efp_payload_kind_get_descriptor (env->items[i].kind) != NULL)
+      return FALSE;
   return TRUE;
 }

@@ -1,8 +1,11 @@
 /* efp-envelope.h: the protobuf envelope (SPEC section 3).
  *
  * Parses every header of a bundle (field 1 repeats), checks data_len, undoes
- * the XOR obfuscation per header, routes cmd_func/cmd_id to a payload message
- * and unpacks the payloads we know. All memory lives in the caller's arena.
+ * the XOR obfuscation per header and routes cmd_func/cmd_id to a payload
+ * message. Payloads are unpacked on demand (efp_envelope_unpack): unpacking
+ * is most of a frame's cost, and a consumer that does not read a payload
+ * (RuntimePropertyUpload when the Display already decides the grid) need
+ * not pay for it. All memory lives in the caller's arena.
  */
 #pragma once
 
@@ -44,19 +47,28 @@ typedef struct
   const guint8 *pdata; /* after de-XOR; NULL when the header carries none */
   gsize pdata_len;
   EfpPayloadKind kind;
-  const ProtobufCMessage *message; /* unpacked payload of a known kind, else NULL */
+  /* the unpacked payload once efp_envelope_unpack() ran on a kind with a
+   * schema, else NULL */
+  const ProtobufCMessage *message;
 } EfpEnvelopeItem;
 
 typedef struct
 {
   guint n_items;
   EfpEnvelopeItem *items;
+  EfpArena *arena; /* where payloads unpack to */
 } EfpEnvelope;
 
-/* FALSE with a one-line reason when the envelope or a known payload does not
- * parse completely or a data_len does not match: the frame must be dropped. */
+/* FALSE with a one-line reason when the envelope does not parse completely or
+ * a data_len does not match: the frame must be dropped. Payloads stay packed. */
 gboolean efp_envelope_parse (EfpArena *arena, const guint8 *data, gsize len, EfpEnvelope *out,
                              GError **error);
+/* Unpacks item @index (once; later calls return the same message). NULL
+ * without an error for kinds without a schema; NULL with a one-line reason
+ * when the payload does not parse completely: the frame must be dropped. */
+const ProtobufCMessage *efp_envelope_unpack (EfpEnvelope *env, guint index, GError **error);
+/* efp_envelope_unpack() on every item: for tools and probes that look at all. */
+gboolean efp_envelope_unpack_all (EfpEnvelope *env, GError **error);
 
 EfpPayloadKind efp_envelope_route (gboolean has_cmd, guint32 cmd_func, guint32 cmd_id,
                                    gboolean has_pdata);

@@ -256,12 +256,69 @@ decide_grid (EfpStation *st, const GridSignals *g, EfpGridMode mode)
     }
 }
 
+/* Unpacking is most of a frame's cost, so two payloads are read only when
+ * they can still change what is published: RuntimePropertyUpload feeds only
+ * the AUTO grid fallback to the AC-in voltage (decide_grid), needed when the
+ * frame's charger flag and AC-in watts say nothing; a CMS heartbeat feeds only
+ * sources ranked below Display's, which shadow it once known. */
+static gboolean
+is_deferred (EfpPayloadKind kind)
+{
+  return kind == EFP_PAYLOAD_RUNTIME || kind == EFP_PAYLOAD_CMS_HEARTBEAT;
+}
+
+static gboolean
+is_needed (const EfpStation *st, const GridSignals *g, EfpGridMode mode, EfpPayloadKind kind)
+{
+  if (kind == EFP_PAYLOAD_RUNTIME)
+    return mode == EFP_GRID_MODE_AUTO && !g->has_flag &&
+           !(g->has_ac_watts && g->ac_watts > EFP_GRID_MIN_AC_IN_WATTS);
+  if (kind == EFP_PAYLOAD_CMS_HEARTBEAT)
+    return !st->soc[0].known || !st->dsg_minutes[0].known || !st->chg_dsg_state[0].known;
+  return TRUE;
+}
+
+/* Unpacks item @i, applies it; the Runtime payload only collects grid signals */
+static gboolean
+apply_item (EfpStation *st, EfpEnvelope *env, guint i, const EfpModelTable *models, GridSignals *g,
+            GError **error)
+{
+  const EfpEnvelopeItem *it = &env->items[i];
+  const ProtobufCMessage *m;
+
+  if (it->kind == EFP_PAYLOAD_UNKNOWN)
+    {
+      g_debug ("ignoring unknown cmd_func/cmd_id %u/%u (%" G_GSIZE_FORMAT " bytes)", it->cmd_func,
+               it->cmd_id, it->pdata_len);
+      return TRUE;
+    }
+  if (it->kind != EFP_PAYLOAD_DISPLAY && it->kind != EFP_PAYLOAD_RUNTIME &&
+      it->kind != EFP_PAYLOAD_CMS_HEARTBEAT && it->kind != EFP_PAYLOAD_BMS_HEARTBEAT)
+    return TRUE; /* known, but no power data: not even unpacked */
+  m = efp_envelope_unpack (env, i, error);
+  if (m == NULL)
+    return FALSE;
+  switch (it->kind)
+    {
+      case EFP_PAYLOAD_DISPLAY:
+        return apply_display (st, (const Efp__DisplayPropertyUpload *) m, g, error);
+      case EFP_PAYLOAD_RUNTIME:
+        return apply_runtime ((const Efp__RuntimePropertyUpload *) m, g, error);
+      case EFP_PAYLOAD_CMS_HEARTBEAT:
+        return apply_cms (st, (const Efp__CmsHeartBeatReport *) m, error);
+      case EFP_PAYLOAD_BMS_HEARTBEAT:
+        return apply_bms (st, (const Efp__BmsHeartBeatReport *) m, models, g, error);
+      default:
+        return TRUE;
+    }
+}
+
 gboolean
-efp_pb_telemetry_apply (EfpStation *st, const EfpEnvelope *env, EfpGridMode mode,
+efp_pb_telemetry_apply (EfpStation *st, EfpEnvelope *env, EfpGridMode mode,
                         const EfpModelTable *models, GError **error)
 {
   GridSignals g = { 0 };
-  guint n_device = 0;
+  guint n_device = 0, n_deferred = 0;
   guint i;
 
   for (i = 0; i < env->n_items; i++)
@@ -279,36 +336,10 @@ efp_pb_telemetry_apply (EfpStation *st, const EfpEnvelope *env, EfpGridMode mode
           if (e != NULL)
             efp_station_set_model (st, e->model);
         }
-      switch (it->kind)
-        {
-          case EFP_PAYLOAD_DISPLAY:
-            if (!apply_display (st, (const Efp__DisplayPropertyUpload *) it->message, &g, error))
-              return FALSE;
-            break;
-          case EFP_PAYLOAD_RUNTIME:
-            if (!apply_runtime ((const Efp__RuntimePropertyUpload *) it->message, &g, error))
-              return FALSE;
-            break;
-          case EFP_PAYLOAD_CMS_HEARTBEAT:
-            if (!apply_cms (st, (const Efp__CmsHeartBeatReport *) it->message, error))
-              return FALSE;
-            break;
-          case EFP_PAYLOAD_BMS_HEARTBEAT:
-            if (!apply_bms (st, (const Efp__BmsHeartBeatReport *) it->message, models, &g, error))
-              return FALSE;
-            break;
-          case EFP_PAYLOAD_UNKNOWN:
-            g_debug ("ignoring unknown cmd_func/cmd_id %u/%u (%" G_GSIZE_FORMAT " bytes)",
-                     it->cmd_func, it->cmd_id, it->pdata_len);
-            break;
-          case EFP_PAYLOAD_IGNORED:
-          case EFP_PAYLOAD_REQUEST:
-          case EFP_PAYLOAD_CONFIG_WRITE:
-          case EFP_PAYLOAD_CONFIG_WRITE_ACK:
-          default:
-            /* known, but no power data */
-            break;
-        }
+      if (is_deferred (it->kind))
+        n_deferred++;
+      else if (!apply_item (st, env, i, models, &g, error))
+        return FALSE;
     }
   if (n_device == 0)
     {
@@ -316,6 +347,15 @@ efp_pb_telemetry_apply (EfpStation *st, const EfpEnvelope *env, EfpGridMode mode
                    "app-originated message (src %d, %u/%u), no device data", EFP_SRC_APP,
                    env->items[0].cmd_func, env->items[0].cmd_id);
       return FALSE;
+    }
+  /* in header order, once the other headers have spoken */
+  for (i = 0; n_deferred > 0 && i < env->n_items; i++)
+    {
+      const EfpEnvelopeItem *it = &env->items[i];
+
+      if (it->src != EFP_SRC_APP && is_deferred (it->kind) && is_needed (st, &g, mode, it->kind) &&
+          !apply_item (st, env, i, models, &g, error))
+        return FALSE;
     }
   decide_grid (st, &g, mode);
   return TRUE;

@@ -31,11 +31,15 @@ typedef enum
 
 gboolean efp_grid_mode_parse (const gchar *text, EfpGridMode *out);
 
-/* Apply every device header of @env to @station. FALSE (with a one-line
- * reason) when a value is out of range or the frame carries no device data;
- * @station may then be half-updated, so callers apply to a copy. @models
- * names the model from product ids and types; may be NULL. */
-gboolean efp_pb_telemetry_apply (EfpStation *station, const EfpEnvelope *env, EfpGridMode mode,
+/* Apply every device header of @env to @station, unpacking the payloads it
+ * reads: RuntimePropertyUpload only when @mode is AUTO and neither the charger
+ * flag nor the AC-in watts of the frame decide the grid, a CMS heartbeat only
+ * while a Display source it backs up is unknown. FALSE (with a one-line
+ * reason) when a payload read does not parse, a value is out of range or the
+ * frame carries no device data; @station may then be
+ * half-updated, so callers apply to a copy. @models names the model from
+ * product ids and types; may be NULL. */
+gboolean efp_pb_telemetry_apply (EfpStation *station, EfpEnvelope *env, EfpGridMode mode,
                                  const EfpModelTable *models, GError **error);
 
 G_END_DECLS

@@ -66,7 +66,7 @@ probe_protobuf (const EfpDecoderTraits *traits, const EfpModelTable *models, con
   EfpProbeScore score = EFP_PROBE_NO;
 
   efp_arena_init (&arena, 4096);
-  if (efp_envelope_parse (&arena, data, len, &env, NULL))
+  if (efp_envelope_parse (&arena, data, len, &env, NULL) && efp_envelope_unpack_all (&env, NULL))
     {
       e = envelope_model (models, &env);
       efp_station_init (&st, NULL);

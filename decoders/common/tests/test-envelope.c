@@ -178,6 +178,7 @@ test_vector (gconstpointer data)
 
   efp_arena_init (&arena, 1024);
   g_assert_true (efp_envelope_parse (&arena, p, len, &env, &error));
+  g_assert_true (efp_envelope_unpack_all (&env, &error));
   g_assert_no_error (error);
 
   if (g_str_equal (v->payload_kind, "pdata"))
@@ -230,7 +231,8 @@ expect_error (const guint8 *data, gsize len, gint code)
   g_autoptr (GError) error = NULL;
 
   efp_arena_init (&arena, 64);
-  g_assert_false (efp_envelope_parse (&arena, data, len, &env, &error));
+  g_assert_false (efp_envelope_parse (&arena, data, len, &env, &error) &&
+                  efp_envelope_unpack_all (&env, &error));
   g_assert_error (error, EFP_DECODER_ERROR, code);
   g_assert_null (strchr (error->message, '\n'));
   g_test_message ("%s", error->message);

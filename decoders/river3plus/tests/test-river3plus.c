@@ -262,6 +262,66 @@ test_grid_auto_fallbacks (void)
   g_assert_cmpstr (r->grid_source, ==, "charger-flag");
 }
 
+static GBytes *
+concat (GBytes *a, GBytes *b)
+{
+  /* two envelopes back to back are one envelope with both headers (field 1 repeats) */
+  GByteArray *out = g_byte_array_new ();
+
+  g_byte_array_append (out, g_bytes_get_data (a, NULL), g_bytes_get_size (a));
+  g_byte_array_append (out, g_bytes_get_data (b, NULL), g_bytes_get_size (b));
+  return g_byte_array_free_to_bytes (out);
+}
+
+/* Payloads are read only when they can change the reading: Runtime when the rest of
+ * the frame leaves the grid open in auto mode, a CMS heartbeat while a Display value
+ * it backs up is unknown. A corrupt one is refused when read, never read otherwise. */
+static void
+test_grid_auto_runtime_on_demand (void)
+{
+  static const guint8 display_flag[] = { 0xd0, 0x0c, 0x01 };                 /* 202: true */
+  static const guint8 display_3w[] = { 0xb5, 0x03, 0x00, 0x00, 0x40, 0x40 }; /* 54: 3.0f */
+  static const guint8 runtime_cut[] = { 0xa5, 0x04, 0x00, 0x00 };            /* 68: 2 of 4 bytes */
+  static const guint8 runtime_230v[] = { 0xa5, 0x04, 0x00, 0x00, 0x66, 0x43 };
+  g_autoptr (EfpDecoderSession) s = efp_test_session_new ("river3plus", "auto", NULL);
+  g_autoptr (GBytes) flag = efp_test_envelope_wrap (display_flag, 3, 2, 254, 21, TRUE, 90, 0);
+  g_autoptr (GBytes) w3 = efp_test_envelope_wrap (display_3w, 6, 2, 254, 21, TRUE, 91, 0);
+  g_autoptr (GBytes) cut = efp_test_envelope_wrap (runtime_cut, 4, 2, 254, 22, TRUE, 92, 0);
+  g_autoptr (GBytes) v230 = efp_test_envelope_wrap (runtime_230v, 6, 2, 254, 22, TRUE, 93, 0);
+  g_autoptr (GBytes) runtime_first = concat (v230, w3);
+  g_autoptr (GBytes) flag_cut = concat (cut, flag);
+  g_autoptr (GBytes) w3_cut = concat (w3, cut);
+  static const guint8 cms_pdata_cut[] = { 0x0a, 0x05, 0x48, 0x32 };
+  g_autoptr (GBytes) cms_cut_frame =
+    efp_test_envelope_wrap (cms_pdata_cut, 4, 3, 32, 2, FALSE, 94, 0);
+  const guint8 *cms_cut = g_bytes_get_data (cms_cut_frame, NULL);
+  g_autoptr (EfpDecoderSession) fresh = efp_test_session_new ("river3plus", "auto", NULL);
+  const EfpReading *r;
+  gdouble soc;
+
+  /* Runtime before Display in the bundle: still read once Display left the grid open */
+  r = feed_ok (s, runtime_first);
+  g_assert_cmpint (r->grid_connected, ==, EFP_TRISTATE_TRUE);
+  g_assert_cmpstr (r->grid_source, ==, "ac-in-volts");
+  /* the flag decides: the cut Runtime payload is never unpacked */
+  r = feed_ok (s, flag_cut);
+  g_assert_cmpint (r->grid_connected, ==, EFP_TRISTATE_TRUE);
+  g_assert_cmpstr (r->grid_source, ==, "charger-flag");
+  /* 3 W decides nothing: the cut payload must be read, so the frame is refused */
+  feed_bad (s, g_bytes_get_data (w3_cut, NULL), g_bytes_get_size (w3_cut),
+            EFP_DECODER_ERROR_MALFORMED);
+
+  /* v1p0 says 5 bytes, holds 2: refused while the CMS SoC could still count */
+  r = feed_ok (fresh, vec ("river3plus_cms_heartbeat_xor"));
+  g_assert_cmpfloat (r->soc, >, 0);
+  feed_bad (fresh, cms_cut, g_bytes_get_size (cms_cut_frame), EFP_DECODER_ERROR_MALFORMED);
+  /* once Display gave SoC, minutes and state, the heartbeat is not read */
+  r = feed_ok (fresh, vec ("river3plus_display_full_xor"));
+  soc = r->soc;
+  r = feed_ok (fresh, cms_cut_frame);
+  g_assert_cmpfloat (r->soc, ==, soc);
+}
+
 static void
 test_bad_option (void)
 {
@@ -401,6 +461,8 @@ main (int argc, char **argv)
   g_test_add_func ("/river3plus/soc/pack-mean", test_pack_mean);
   g_test_add_func ("/river3plus/grid-source/charger-flag", test_grid_source_charger_flag);
   g_test_add_func ("/river3plus/grid-source/auto-fallbacks", test_grid_auto_fallbacks);
+  g_test_add_func ("/river3plus/grid-source/auto-runtime-on-demand",
+                   test_grid_auto_runtime_on_demand);
   g_test_add_func ("/river3plus/grid-source/bad-option", test_bad_option);
   g_test_add_func ("/river3plus/errors/bad-frames", test_bad_frames);
   g_test_add_func ("/river3plus/errors/soc-out-of-range", test_soc_out_of_range);
