@@ -424,10 +424,20 @@ efp_dispatcher_handle_ack (EfpDispatcher *self, const gchar *agent, const gchar 
       return;
     }
   detail = get_string (o, "detail", "");
-  /* the seed's words for the demo timeline */
-  g_message ("ACK %s %s%s%s (command %s)", agent, result, *detail ? ": " : "", detail, id);
   info = efp_dispatcher_get_agent (self, agent);
   info->last_seen_us = g_get_real_time ();
+  /* A resend or a QoS 1 duplicate of a command the agent already carried out
+   * comes back "rejected" (a replayed id): what the agent did still stands. */
+  if (g_str_equal (result, "rejected") && g_strcmp0 (info->last_command_id, id) == 0 &&
+      info->last_result != NULL && !g_str_equal (info->last_result, "sent") &&
+      !g_str_equal (info->last_result, "rejected"))
+    {
+      g_message ("agent %s refused a repeat of command %s (%s); its '%s' stands", agent, id, detail,
+                 info->last_result);
+      return;
+    }
+  /* the seed's words for the demo timeline */
+  g_message ("ACK %s %s%s%s (command %s)", agent, result, *detail ? ": " : "", detail, id);
   g_free (info->last_command_id);
   info->last_command_id = g_strdup (id);
   g_free (info->last_result);

@@ -713,6 +713,30 @@ test_malformed (Fixture *f, gconstpointer data)
   g_assert_cmpuint (warnings->len, ==, n);
 }
 
+/* ---- a repeat of a carried-out command is refused by the agent: its first answer stands ---- */
+
+static void
+test_repeat_refused (Fixture *f, gconstpointer data)
+{
+  const gchar *const agents[] = { "a1", NULL };
+  g_autofree gchar *id =
+    efp_dispatcher_send (f->disp, "shutdown", agents, 60, "soc low", "critical", "Study", FALSE);
+  g_autofree gchar *other = NULL;
+
+  ack (f, "a1", id, "shutdown", "scheduled");
+  /* the resend (or a QoS 1 duplicate) arrives too: "replayed command id" */
+  ack (f, "a1", id, "shutdown", "rejected");
+  g_assert_cmpstr (efp_dispatcher_get_agent (f->disp, "a1")->last_result, ==, "scheduled");
+  g_assert_cmpstr (efp_dispatcher_get_agent (f->disp, "a1")->last_command_id, ==, id);
+
+  /* a refusal of a command the agent never carried out is reported as such */
+  other =
+    efp_dispatcher_send (f->disp, "abort", agents, 60, "grid back", "critical", "Study", FALSE);
+  ack (f, "a1", other, "abort", "rejected");
+  g_assert_cmpstr (efp_dispatcher_get_agent (f->disp, "a1")->last_result, ==, "rejected");
+  g_assert_cmpstr (efp_dispatcher_get_agent (f->disp, "a1")->last_command_id, ==, other);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -737,6 +761,7 @@ main (int argc, char **argv)
   ADD ("/dispatcher/json-keys", test_json_keys, fixture_setup);
   ADD ("/dispatcher/dry-run-false", test_dry_run_false, fixture_setup);
   ADD ("/dispatcher/malformed", test_malformed, fixture_setup);
+  ADD ("/dispatcher/repeat-refused", test_repeat_refused, fixture_setup);
 #undef ADD
   return g_test_run ();
 }
