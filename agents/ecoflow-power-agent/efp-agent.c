@@ -35,6 +35,7 @@ struct _EfpAgent
   GQueue pending_acks; /* gchar* JSON, sent on the next CONNACK */
 
   PowerState power;
+  gint64 power_off_at;      /* wall-clock seconds of the scheduled power-off (POWER_SCHEDULED) */
   EfpCommand *active;       /* the shutdown being carried out */
   GCancellable *power_work; /* cancelled by an abort */
 };
@@ -232,6 +233,7 @@ static void
 schedule_power_off (EfpAgent *self)
 {
   self->power = POWER_SCHEDULING;
+  self->power_off_at = now_sec () + self->active->delay_sec;
   if (self->config->method == EFP_AGENT_METHOD_LOGIND)
     efp_agent_logind_schedule_async (self->active->delay_sec, self->power_work, on_logind_scheduled,
                                      work_ref_new (self));
@@ -288,13 +290,24 @@ do_shutdown (EfpAgent *self, const EfpCommand *cmd)
       send_ack (self, cmd, "scheduled", detail);
       return;
     }
+  if (self->power == POWER_SCHEDULED && now_sec () + cmd->delay_sec >= self->power_off_at)
+    {
+      /* another policy, a cooldown re-fire or a resend: a later time would postpone the
+       * power-off again and again while the battery drains */
+      detail =
+        g_strdup_printf ("power-off already scheduled in %" G_GINT64_FORMAT " s (command %s); kept",
+                         MAX (self->power_off_at - now_sec (), 0), self->active->id);
+      g_message ("SHUTDOWN command %s: %s", cmd->id, detail);
+      send_ack (self, cmd, "scheduled", detail);
+      return;
+    }
   g_clear_pointer (&self->active, efp_command_free);
   self->active = command_copy (cmd);
   g_clear_object (&self->power_work);
   self->power_work = g_cancellable_new ();
   if (self->power == POWER_SCHEDULED)
     {
-      /* the hooks have run already: only the time changes */
+      /* sooner than the schedule standing: the hooks have run, only the time moves */
       detail = g_strdup_printf ("rescheduled: power-off in %" G_GINT64_FORMAT " s via %s",
                                 cmd->delay_sec, method_name (self));
       g_message ("SHUTDOWN command %s: %s (reason: %s)", cmd->id, detail, reason);

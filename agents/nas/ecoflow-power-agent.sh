@@ -314,9 +314,10 @@ run_hooks() {
 
 count_hooks() { list_hooks | wc -l | tr -d ' '; }
 
+# the pending file holds "<pid> <power-off time, epoch seconds>"
 cancel_pending() {
   [ -s "$PENDING_PID_FILE" ] || return 1
-  _p=$(cat "$PENDING_PID_FILE")
+  read -r _p _ < "$PENDING_PID_FILE"
   rm -f "$PENDING_PID_FILE"
   is_uint "$_p" && kill -TERM "$_p" 2> /dev/null
 }
@@ -330,7 +331,18 @@ do_shutdown() {
     ack scheduled "dry run: would power off in $DELAY s"
     return
   fi
-  cancel_pending && log "replacing the pending shutdown"
+  _now=$(now)
+  if [ -s "$PENDING_PID_FILE" ]; then
+    read -r _ _at < "$PENDING_PID_FILE"
+    # another policy or a re-fire must not postpone the power-off while the battery drains
+    if is_uint "$_at" && [ $((_now + DELAY)) -ge "$_at" ]; then
+      _left=$((_at - _now)); [ "$_left" -ge 0 ] || _left=0
+      log "SHUTDOWN command $ID: power-off already scheduled in $_left s; kept"
+      ack scheduled "power-off already scheduled in $_left s; kept"
+      return
+    fi
+  fi
+  cancel_pending && log "replacing the pending shutdown with a sooner one"
   log "SHUTDOWN command $ID: power-off in $DELAY s via $METHOD after $(count_hooks) hooks (reason: $_reason)"
   # acked now: hooks may take longer than the sender waits for an ack
   ack scheduled "power-off in $DELAY s via $METHOD after $(count_hooks) hooks"
@@ -350,7 +362,7 @@ do_shutdown() {
     log "POWER-OFF: running: $SHUTDOWN_COMMAND"
     /bin/sh -c "$SHUTDOWN_COMMAND" < /dev/null || log "power-off command failed (exit status $?)"
   ) < /dev/null &
-  echo "$!" > "$PENDING_PID_FILE"
+  echo "$! $((_now + DELAY))" > "$PENDING_PID_FILE"
 }
 
 do_abort() {

@@ -167,6 +167,86 @@ test_replay (Fixture *f, gconstpointer data)
   }
 }
 
+static gboolean
+log_contains (Fixture *f, gconstpointer needle)
+{
+  g_autofree gchar *log = agent_log (f);
+  return strstr (log, needle) != NULL;
+}
+
+static gboolean
+count_calls_reached (Fixture *f, gconstpointer want)
+{
+  g_autofree gchar *calls = read_file (f->record_path);
+  const gchar *p = calls;
+  guint n = 0;
+
+  while ((p = strstr (p, "ScheduleShutdown poweroff ")) != NULL)
+    {
+      n++;
+      p++;
+    }
+  return n >= GPOINTER_TO_UINT (want);
+}
+
+static guint64
+last_scheduled_usec (Fixture *f, guint *n_calls)
+{
+  g_autofree gchar *calls = read_file (f->record_path);
+  const gchar *p = calls, *last = NULL;
+  guint64 usec = 0;
+
+  *n_calls = 0;
+  while ((p = strstr (p, "ScheduleShutdown poweroff ")) != NULL)
+    {
+      last = p;
+      (*n_calls)++;
+      p++;
+    }
+  g_assert_nonnull (last);
+  g_assert_cmpint (sscanf (last, "ScheduleShutdown poweroff %" G_GUINT64_FORMAT, &usec), ==, 1);
+  return usec;
+}
+
+/* A second shutdown (another policy, a cooldown re-fire) never moves the power-off later,
+ * which could postpone it again and again while the battery drains; a sooner one wins. */
+static void
+test_never_later (Fixture *f, gconstpointer data)
+{
+  g_autoptr (EfpCommand) first = make_command ("shutdown", 120, now_sec ());
+  g_autoptr (EfpCommand) later = make_command ("shutdown", 600, now_sec ());
+  g_autoptr (EfpCommand) sooner = make_command ("shutdown", 30, now_sec ());
+  g_autofree gchar *ack = NULL;
+  guint64 usec;
+  guint n;
+  gint64 before;
+
+  write_config (f, TRUE, NULL);
+  start_agent (f, NULL);
+  send_and_wait (f, first, &ack);
+  assert_prefix (ack, "scheduled: ");
+  wait_file_contains (f, f->record_path, "ScheduleShutdown", 5000);
+  g_free (g_steal_pointer (&ack));
+  /* the power-off stands once the logind call returned */
+  spin_until (log_contains, f, "POWER-OFF scheduled", 5000);
+
+  send_and_wait (f, later, &ack);
+  assert_prefix (ack, "scheduled: power-off already scheduled in ");
+  g_assert_nonnull (strstr (ack, first->id));
+  last_scheduled_usec (f, &n);
+  g_assert_cmpuint (n, ==, 1); /* nothing moved */
+  g_free (g_steal_pointer (&ack));
+
+  before = g_get_real_time ();
+  send_and_wait (f, sooner, &ack);
+  assert_prefix (ack, "scheduled: rescheduled: power-off in 30 s");
+  spin_until (count_calls_reached, f, GUINT_TO_POINTER (2), 5000);
+  usec = last_scheduled_usec (f, &n);
+  g_assert_cmpuint (n, ==, 2);
+  g_assert_cmpuint (usec, >=, (guint64) before + 30 * G_USEC_PER_SEC);
+  g_assert_cmpuint (usec, <=, (guint64) g_get_real_time () + 30 * G_USEC_PER_SEC);
+}
+
 /* Persistent session: a command published while the agent is away arrives
  * when it comes back; a crash leaves the retained offline will. */
 static void
@@ -418,6 +498,7 @@ main (int argc, char **argv)
   ADD ("shutdown-and-abort", test_shutdown_and_abort);
   ADD ("rejections", test_rejections);
   ADD ("replay", test_replay);
+  ADD ("never-later", test_never_later);
   ADD ("offline-delivery", test_offline_delivery);
   ADD ("hooks-and-command", test_hooks_and_command);
   ADD ("abort-during-hooks", test_abort_during_hooks);

@@ -153,6 +153,42 @@ test_shutdown_wait (Fixture *f, gconstpointer data)
   g_assert_cmpstr (calls, ==, expected);
 }
 
+/* A second shutdown never moves the power-off later (another policy, a cooldown re-fire);
+ * a sooner one replaces the wait. */
+static void
+test_never_later (Fixture *f, gconstpointer data)
+{
+  g_autoptr (EfpCommand) first = make_command ("shutdown", 4, now_sec ());
+  g_autoptr (EfpCommand) later = make_command ("shutdown", 600, now_sec ());
+  g_autoptr (EfpCommand) sooner = make_command ("shutdown", 1, now_sec ());
+  g_autoptr (EfpCommand) again = make_command ("shutdown", 600, now_sec ());
+  g_autofree gchar *ack = NULL;
+  g_autofree gchar *calls = NULL;
+  g_autofree gchar *expected = NULL;
+
+  write_config (f, TRUE, NULL);
+  start_agent (f, NULL);
+  send_and_wait (f, first, &ack);
+  g_assert_cmpstr (ack, ==, "scheduled: power-off in 4 s via wait after 0 hooks");
+  g_free (g_steal_pointer (&ack));
+  send_and_wait (f, later, &ack);
+  assert_prefix (ack, "scheduled: power-off already scheduled in ");
+  g_assert_true (g_str_has_suffix (ack, " s; kept"));
+  g_free (g_steal_pointer (&ack));
+  send_and_wait (f, sooner, &ack);
+  g_assert_cmpstr (ack, ==, "scheduled: power-off in 1 s via wait after 0 hooks");
+  g_free (g_steal_pointer (&ack));
+  send_and_wait (f, again, &ack);
+  assert_prefix (ack, "scheduled: power-off already scheduled in ");
+
+  /* one power-off, from the sooner command */
+  wait_file_contains (f, f->record_path, "POWEROFF", 10000);
+  spin_for (4500);
+  calls = read_file (f->record_path);
+  expected = g_strdup_printf ("POWEROFF %s 1 battery low\n", sooner->id);
+  g_assert_cmpstr (calls, ==, expected);
+}
+
 static void
 test_abort_cancels_wait (Fixture *f, gconstpointer data)
 {
@@ -370,6 +406,7 @@ main (int argc, char **argv)
   g_test_add ("/nas-agent/" name, Fixture, NULL, fixture_setup, fn, fixture_teardown)
   ADD ("shutdown-wait", test_shutdown_wait);
   ADD ("abort-cancels-wait", test_abort_cancels_wait);
+  ADD ("never-later", test_never_later);
   ADD ("rejections-and-replay", test_rejections);
   ADD ("hooks-and-command", test_hooks_and_command);
   ADD ("offline-delivery-and-will", test_offline_delivery_and_will);
