@@ -33,6 +33,21 @@ efp_command_free (EfpCommand *cmd)
   g_free (cmd);
 }
 
+EfpCommand *
+efp_command_copy (const EfpCommand *c)
+{
+  EfpCommand *n = g_new0 (EfpCommand, 1);
+
+  *n = *c;
+  n->id = g_strdup (c->id);
+  n->action = g_strdup (c->action);
+  n->reason = g_strdup (c->reason);
+  n->device = g_strdup (c->device);
+  n->policy = g_strdup (c->policy);
+  n->sig = g_strdup (c->sig);
+  return n;
+}
+
 gchar *
 efp_command_signing_text (const EfpCommand *cmd, const gchar *agent)
 {

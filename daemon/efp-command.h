@@ -23,6 +23,7 @@ typedef struct
 EfpCommand *efp_command_new (const gchar *action, gint64 delay_sec, const gchar *reason,
                              gint64 ttl_sec, gint64 issued_at);
 void efp_command_free (EfpCommand *cmd);
+EfpCommand *efp_command_copy (const EfpCommand *cmd);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (EfpCommand, efp_command_free)
 
 /* The exact text that is signed: "v1\n<agent>\n<id>\n<action>\n<issued_at>\n<delay>\n<ttl>". */

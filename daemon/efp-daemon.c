@@ -603,6 +603,21 @@ dispatch_command_published (gpointer user_data, const gchar *agent, const gchar 
   save_state (self);
 }
 
+static gboolean
+dispatch_shutdown_stands (gpointer user_data, const gchar *policy, const gchar *device)
+{
+  EfpDaemon *self = user_data;
+  guint i;
+
+  for (i = 0; i < self->runners->len; i++)
+    {
+      EfpPolicyRunner *r = self->runners->pdata[i];
+      if (g_str_equal (r->config->name, policy))
+        return efp_policy_runner_shutdown_stands (r, device);
+    }
+  return FALSE;
+}
+
 /* ---- cloud --------------------------------------------------------------------------- */
 
 static void
@@ -837,7 +852,7 @@ efp_daemon_new (const EfpDaemonOptions *options, GError **error)
   g_autoptr (EfpDaemon) self = g_object_new (EFP_TYPE_DAEMON, NULL);
   g_autoptr (GError) local = NULL;
   EfpDispatcherCallbacks cb = { dispatch_publish, efp_daemon_agent_changed, dispatch_command_sent,
-                                dispatch_command_published };
+                                dispatch_command_published, dispatch_shutdown_stands };
 
   self->options = *options;
   self->config_file = g_strdup (options->config_file);

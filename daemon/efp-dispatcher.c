@@ -374,6 +374,53 @@ get_string (JsonObject *o, const gchar *name, const gchar *def)
   return json_node_get_string (n);
 }
 
+/* The latest shutdown that went out to @agent, unless an abort came after it. */
+static Issuance *
+told_shutdown (EfpDispatcher *self, const gchar *agent)
+{
+  guint i, j;
+
+  for (i = self->issuances->len; i-- > 0;)
+    {
+      Issuance *is = self->issuances->pdata[i];
+
+      if (g_str_equal (is->cmd->action, "test"))
+        continue;
+      for (j = 0; j < is->deliveries->len; j++)
+        {
+          Delivery *d = is->deliveries->pdata[j];
+          if (g_str_equal (d->agent, agent))
+            return g_str_equal (is->cmd->action, "shutdown") && d->sent ? is : NULL;
+        }
+    }
+  return NULL;
+}
+
+/* An agent that was told to shut down while it was away (rebooted, network down) may have
+ * found the command expired, or missed it: while the shutdown stands it is told again, as
+ * upsmon shuts down a host that connects during FSD. A host already scheduled keeps its
+ * earlier time (agents never postpone). */
+static void
+tell_returned_agent (EfpDispatcher *self, const gchar *agent)
+{
+  Issuance *is = told_shutdown (self, agent);
+  const gchar *const agents[] = { agent, NULL };
+  g_autofree gchar *id = NULL;
+  g_autoptr (EfpCommand) cmd = NULL;
+
+  if (is == NULL || is->cmd->policy == NULL || is->cmd->device == NULL ||
+      self->cb.shutdown_stands == NULL ||
+      !self->cb.shutdown_stands (self->user_data, is->cmd->policy, is->cmd->device))
+    return;
+  g_message ("agent %s is back while the shutdown of policy %s for %s stands (command %s); "
+             "telling it again",
+             agent, is->cmd->policy, is->cmd->device, is->cmd->id);
+  /* the issuance may be dropped from the history by the send */
+  cmd = efp_command_copy (is->cmd);
+  id = efp_dispatcher_send (self, "shutdown", agents, cmd->delay_sec, cmd->reason, cmd->policy,
+                            cmd->device, cmd->dry_run);
+}
+
 void
 efp_dispatcher_handle_status (EfpDispatcher *self, const gchar *agent, const gchar *payload,
                               gsize len)
@@ -382,7 +429,7 @@ efp_dispatcher_handle_status (EfpDispatcher *self, const gchar *agent, const gch
   JsonObject *o;
   EfpAgentInfo *info;
   const gchar *state;
-  gboolean online;
+  gboolean online, returned;
 
   if (len == 0)
     return; /* a cleared retained status */
@@ -396,6 +443,7 @@ efp_dispatcher_handle_status (EfpDispatcher *self, const gchar *agent, const gch
   online = g_str_equal (state, "online");
   if (!info->seen || online != info->online)
     g_message ("agent %s is %s", agent, online ? "online" : "offline");
+  returned = info->seen && !info->online && online;
   info->seen = TRUE;
   info->online = online;
   info->last_seen_us = g_get_real_time ();
@@ -406,6 +454,8 @@ efp_dispatcher_handle_status (EfpDispatcher *self, const gchar *agent, const gch
   if (self->cb.agent_changed != NULL)
     self->cb.agent_changed (self->user_data, info);
   check_stages (self);
+  if (returned)
+    tell_returned_agent (self, agent);
 }
 
 void

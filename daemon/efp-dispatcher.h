@@ -37,6 +37,9 @@ typedef struct
                         gint64 issued_at, const gchar *payload);
   /* ...and it went out (may be NULL) */
   void (*command_published) (gpointer user_data, const gchar *agent, const gchar *id);
+  /* does the shutdown @policy decided for @device still stand (no abort, the condition
+   * still holds)? Asked when an agent told while away comes back (may be NULL) */
+  gboolean (*shutdown_stands) (gpointer user_data, const gchar *policy, const gchar *device);
 } EfpDispatcherCallbacks;
 
 typedef struct _EfpDispatcher EfpDispatcher;

@@ -121,3 +121,15 @@ efp_policy_event_to_string (EfpPolicyEventKind kind)
         return "unknown";
     }
 }
+
+gboolean
+efp_policy_runner_shutdown_stands (EfpPolicyRunner *self, const gchar *name)
+{
+  EfpPolicyTarget *t = g_hash_table_lookup (self->targets, name);
+
+  /* an abort and a condition gone false both clear armed_since */
+  return t != NULL &&
+         (t->state.phase == EFP_POLICY_PHASE_TRIGGERED ||
+          t->state.phase == EFP_POLICY_PHASE_COOLDOWN) &&
+         t->state.armed_since_us != 0;
+}

@@ -29,6 +29,9 @@ EfpPolicyTarget *efp_policy_runner_get_target (EfpPolicyRunner *self, const gcha
 /* Run the module; the verdict is kept in @target and returned. */
 const EfpPolicyVerdict *efp_policy_runner_evaluate (EfpPolicyRunner *self, EfpPolicyTarget *target,
                                                     const EfpPolicyInput *input, gint64 now_us);
+/* A shutdown this policy decided for @name still stands: no abort, and the condition has
+ * held since (triggered, or cooling down with the condition still true). */
+gboolean efp_policy_runner_shutdown_stands (EfpPolicyRunner *self, const gchar *name);
 /* The furthest phase over all targets and the earliest deadline (for D-Bus). */
 EfpPolicyPhase efp_policy_runner_summary (EfpPolicyRunner *self, gint64 *deadline_us);
 

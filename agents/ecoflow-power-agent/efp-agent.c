@@ -60,20 +60,6 @@ clean_text (const gchar *s)
   return out;
 }
 
-static EfpCommand *
-command_copy (const EfpCommand *c)
-{
-  EfpCommand *n = g_new0 (EfpCommand, 1);
-  *n = *c;
-  n->id = g_strdup (c->id);
-  n->action = g_strdup (c->action);
-  n->reason = g_strdup (c->reason);
-  n->device = g_strdup (c->device);
-  n->policy = g_strdup (c->policy);
-  n->sig = g_strdup (c->sig);
-  return n;
-}
-
 /* ---- MQTT output ---- */
 
 static void
@@ -302,7 +288,7 @@ do_shutdown (EfpAgent *self, const EfpCommand *cmd)
       return;
     }
   g_clear_pointer (&self->active, efp_command_free);
-  self->active = command_copy (cmd);
+  self->active = efp_command_copy (cmd);
   g_clear_object (&self->power_work);
   self->power_work = g_cancellable_new ();
   if (self->power == POWER_SCHEDULED)
@@ -417,7 +403,7 @@ do_abort (EfpAgent *self, const EfpCommand *cmd)
     }
   a = g_new0 (AbortRun, 1);
   a->self = g_object_ref (self);
-  a->cmd = command_copy (cmd);
+  a->cmd = efp_command_copy (cmd);
   if (self->power == POWER_HOOKS)
     a->stopped = g_strdup ("shutdown hooks");
   if (self->power_work != NULL)

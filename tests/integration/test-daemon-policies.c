@@ -110,6 +110,53 @@ test_restart_mid_debounce (Fixture *f, gconstpointer data)
   g_assert_cmpuint (efp_test_daemon_count_log (d, "restored policy critical"), ==, 1);
 }
 
+/* A host that returns (rebooted, network back) while the shutdown stands is told again;
+ * once the grid is back and the abort went out, a return means nothing. */
+static void
+test_returned_agent (Fixture *f, gconstpointer data)
+{
+  g_autoptr (EfpTestDaemon) d =
+    daemon_with (f, "[device:SimulatedDevice]\nagents=pc\n[agent:pc]\n"
+                    "[policy:critical]\nmodule=critical-soc\ndebounce-sec=0\ncooldown-sec=60\n"
+                    "abort-window-sec=60\n");
+  g_autoptr (EfpTestSub) sub = cmd_sub (f);
+  g_autoptr (EfpCommand) first = NULL;
+  g_autoptr (EfpCommand) again = NULL;
+  g_autofree gchar *l1 = NULL;
+  g_autofree gchar *l2 = NULL;
+  g_autofree gchar *l3 = NULL;
+  g_autofree gchar *none = NULL;
+
+  start (d, NULL);
+  g_assert_true (efp_test_publish (f->port, "power-manager/pc/status", "{\"state\":\"online\"}"));
+  g_assert_true (efp_test_daemon_wait_log (d, "agent pc is online", 3000));
+  g_assert_true (efp_test_publish (f->port, RAW, LOW));
+  l1 = efp_test_sub_wait (sub, "power-manager/pc/cmd *", 5000);
+  first = parse_cmd (l1);
+  g_assert_cmpstr (first->action, ==, "shutdown");
+
+  g_assert_true (efp_test_publish (f->port, "power-manager/pc/status", "{\"state\":\"offline\"}"));
+  g_assert_true (efp_test_publish (f->port, "power-manager/pc/status", "{\"state\":\"online\"}"));
+  l2 = efp_test_sub_wait (sub, "power-manager/pc/cmd *", 5000);
+  again = parse_cmd (l2);
+  g_assert_cmpstr (again->action, ==, "shutdown");
+  g_assert_cmpstr (again->policy, ==, "critical");
+  g_assert_cmpstr (again->id, !=, first->id);
+  g_assert_true (efp_test_daemon_wait_log (d, "telling it again", 1000));
+
+  /* power back inside the abort window: abort, and the shutdown no longer stands */
+  g_assert_true (
+    efp_test_publish (f->port, RAW, "{\"soc\":6,\"grid_connected\":true,\"output_watts\":100}"));
+  l3 = efp_test_sub_wait (sub, "power-manager/pc/cmd *\"action\":\"abort\"*", 5000);
+  g_assert_nonnull (l3);
+  g_assert_true (efp_test_publish (f->port, "power-manager/pc/status", "{\"state\":\"offline\"}"));
+  g_assert_true (efp_test_publish (f->port, "power-manager/pc/status", "{\"state\":\"online\"}"));
+  g_assert_true (efp_test_daemon_wait_log (d, "agent pc is online", 1000));
+  none = efp_test_sub_wait (sub, "power-manager/pc/cmd *", 1500);
+  g_assert_null (none);
+  g_assert_cmpuint (efp_test_daemon_count_log (d, "telling it again"), ==, 1);
+}
+
 /* A restart after a shutdown, inside the cooldown, never sends a second one. */
 static void
 test_restart_inside_cooldown (Fixture *f, gconstpointer data)
@@ -388,6 +435,7 @@ main (int argc, char **argv)
   ADD ("/daemon/restart-inside-cooldown", test_restart_inside_cooldown);
   ADD ("/daemon/stages-with-silent-agent", test_stages_with_silent_agent);
   ADD ("/daemon/stages-with-ack", test_stages_with_ack);
+  ADD ("/daemon/returned-agent", test_returned_agent);
   ADD ("/daemon/dry-run", test_dry_run);
   ADD ("/daemon/policy-dry-run-key", test_policy_dry_run_key);
   ADD ("/daemon/group-policy", test_group_policy);

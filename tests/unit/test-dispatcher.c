@@ -59,6 +59,8 @@ typedef struct
   EfpDispatcher *disp;
   GPtrArray *sent; /* Sent*, in publish order */
   guint agent_changed;
+  gboolean stands; /* what shutdown_stands answers */
+  gchar *asked;    /* "policy/device" it was last asked about */
 } Fixture;
 
 static void
@@ -89,6 +91,15 @@ on_agent_changed (gpointer user_data, const EfpAgentInfo *agent)
   f->agent_changed++;
 }
 
+static gboolean
+on_shutdown_stands (gpointer user_data, const gchar *policy, const gchar *device)
+{
+  Fixture *f = user_data;
+  g_free (f->asked);
+  f->asked = g_strdup_printf ("%s/%s", policy, device);
+  return f->stands;
+}
+
 static gchar *
 write_file (Fixture *f, const gchar *name, const gchar *text)
 {
@@ -105,7 +116,7 @@ fixture_setup_with (Fixture *f, gint stage1_timeout)
   EfpConfigLoadOptions o = { 0 };
   g_autoptr (GError) error = NULL;
   g_autofree gchar *k1 = NULL, *k2 = NULL, *conf = NULL, *text = NULL;
-  EfpDispatcherCallbacks cb = { on_publish, on_agent_changed, NULL, NULL };
+  EfpDispatcherCallbacks cb = { on_publish, on_agent_changed, NULL, NULL, on_shutdown_stands };
 
   g_ptr_array_set_size (warnings, 0);
   f->dir = g_dir_make_tmp ("efp-dispatcher-XXXXXX", NULL);
@@ -153,6 +164,7 @@ fixture_teardown (Fixture *f, gconstpointer data)
   efp_dispatcher_free (f->disp);
   efp_config_free (f->config);
   g_ptr_array_unref (f->sent);
+  g_free (f->asked);
   while (d != NULL && (n = g_dir_read_name (d)) != NULL)
     {
       g_autofree gchar *p = g_build_filename (f->dir, n, NULL);
@@ -737,6 +749,59 @@ test_repeat_refused (Fixture *f, gconstpointer data)
   g_assert_cmpstr (efp_dispatcher_get_agent (f->disp, "a1")->last_command_id, ==, other);
 }
 
+/* ---- an agent told while away is told again on return, while the shutdown stands ---- */
+
+static void
+test_returned_agent (Fixture *f, gconstpointer data)
+{
+  const gchar *const agents[] = { "a1", "b1", NULL };
+  g_autofree gchar *id = NULL;
+  g_autofree gchar *ab = NULL;
+  g_autoptr (EfpCommand) again = NULL;
+
+  status (f, "a1", "{\"state\":\"online\"}");
+  status (f, "b1", "{\"state\":\"online\"}");
+  /* b1 (stage 2) returns before its stage was told: nothing for it yet */
+  status (f, "b1", "{\"state\":\"offline\"}");
+  id = efp_dispatcher_send (f->disp, "shutdown", agents, 60, "soc low", "critical", "Study", FALSE);
+  f->stands = TRUE;
+  status (f, "b1", "{\"state\":\"online\"}");
+  g_assert_cmpuint (count_to (f, "b1", NULL), ==, 0);
+
+  ack (f, "a1", id, "shutdown", "scheduled");
+  g_assert_cmpuint (count_to (f, "b1", "shutdown"), ==, 1);
+  ack (f, "b1", id, "shutdown", "scheduled");
+
+  /* a1 reboots mid-outage: told again, with a new id, on its own */
+  status (f, "a1", "{\"state\":\"offline\"}");
+  g_assert_cmpuint (count_to (f, "a1", NULL), ==, 1);
+  status (f, "a1", "{\"state\":\"online\"}");
+  g_assert_cmpstr (f->asked, ==, "critical/Study");
+  g_assert_cmpuint (count_to (f, "a1", "shutdown"), ==, 2);
+  again = parse_sent (nth_to (f, "a1", 1));
+  g_assert_cmpstr (again->id, !=, id);
+  g_assert_cmpstr (again->policy, ==, "critical");
+  g_assert_cmpstr (again->device, ==, "Study");
+  g_assert_cmpint (again->delay_sec, ==, 60);
+  g_assert_cmpuint (count_to (f, "b1", NULL), ==, 1);
+  /* an online status repeated (a retained one, a reconnect without the will) is no return */
+  status (f, "a1", "{\"state\":\"online\"}");
+  g_assert_cmpuint (count_to (f, "a1", NULL), ==, 2);
+
+  /* no longer standing (the condition went away): nothing */
+  f->stands = FALSE;
+  status (f, "b1", "{\"state\":\"offline\"}");
+  status (f, "b1", "{\"state\":\"online\"}");
+  g_assert_cmpuint (count_to (f, "b1", NULL), ==, 1);
+
+  /* after an abort: nothing, whatever the policy says */
+  f->stands = TRUE;
+  ab = efp_dispatcher_send (f->disp, "abort", agents, 0, "grid back", "critical", "Study", FALSE);
+  status (f, "b1", "{\"state\":\"offline\"}");
+  status (f, "b1", "{\"state\":\"online\"}");
+  g_assert_cmpuint (count_to (f, "b1", "shutdown"), ==, 1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -762,6 +827,7 @@ main (int argc, char **argv)
   ADD ("/dispatcher/dry-run-false", test_dry_run_false, fixture_setup);
   ADD ("/dispatcher/malformed", test_malformed, fixture_setup);
   ADD ("/dispatcher/repeat-refused", test_repeat_refused, fixture_setup);
+  ADD ("/dispatcher/returned-agent", test_returned_agent, fixture_setup);
 #undef ADD
   return g_test_run ();
 }
