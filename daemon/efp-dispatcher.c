@@ -405,7 +405,6 @@ tell_returned_agent (EfpDispatcher *self, const gchar *agent)
 {
   Issuance *is = told_shutdown (self, agent);
   const gchar *const agents[] = { agent, NULL };
-  g_autofree gchar *id = NULL;
   g_autoptr (EfpCommand) cmd = NULL;
 
   if (is == NULL || is->cmd->policy == NULL || is->cmd->device == NULL ||
@@ -417,8 +416,8 @@ tell_returned_agent (EfpDispatcher *self, const gchar *agent)
              agent, is->cmd->policy, is->cmd->device, is->cmd->id);
   /* the issuance may be dropped from the history by the send */
   cmd = efp_command_copy (is->cmd);
-  id = efp_dispatcher_send (self, "shutdown", agents, cmd->delay_sec, cmd->reason, cmd->policy,
-                            cmd->device, cmd->dry_run);
+  g_free (efp_dispatcher_send (self, "shutdown", agents, cmd->delay_sec, cmd->reason, cmd->policy,
+                               cmd->device, cmd->dry_run));
 }
 
 void
@@ -476,11 +475,12 @@ efp_dispatcher_handle_ack (EfpDispatcher *self, const gchar *agent, const gchar 
   detail = get_string (o, "detail", "");
   info = efp_dispatcher_get_agent (self, agent);
   info->last_seen_us = g_get_real_time ();
-  /* A resend or a QoS 1 duplicate of a command the agent already carried out
-   * comes back "rejected" (a replayed id): what the agent did still stands. */
-  if (g_str_equal (result, "rejected") && g_strcmp0 (info->last_command_id, id) == 0 &&
-      info->last_result != NULL && !g_str_equal (info->last_result, "sent") &&
-      !g_str_equal (info->last_result, "rejected"))
+  /* A resend or a QoS 1 duplicate of a command the agent already carried out comes back
+   * "rejected" as a replayed id (the detail every agent of ours gives): what the agent did
+   * still stands. Any other later refusal, such as "power-off failed", is news. */
+  if (g_str_equal (result, "rejected") && g_str_has_prefix (detail, "replayed command id") &&
+      g_strcmp0 (info->last_command_id, id) == 0 && info->last_result != NULL &&
+      !g_str_equal (info->last_result, "sent") && !g_str_equal (info->last_result, "rejected"))
     {
       g_message ("agent %s refused a repeat of command %s (%s); its '%s' stands", agent, id, detail,
                  info->last_result);

@@ -253,6 +253,16 @@ ack (Fixture *f, const gchar *agent, const gchar *id, const gchar *action, const
 }
 
 static void
+ack_detail (Fixture *f, const gchar *agent, const gchar *id, const gchar *result,
+            const gchar *detail)
+{
+  g_autofree gchar *json =
+    g_strdup_printf ("{\"id\":\"%s\",\"action\":\"shutdown\",\"result\":\"%s\",\"detail\":\"%s\"}",
+                     id, result, detail);
+  efp_dispatcher_handle_ack (f->disp, agent, json, strlen (json));
+}
+
+static void
 status (Fixture *f, const gchar *agent, const gchar *json)
 {
   efp_dispatcher_handle_status (f->disp, agent, json, strlen (json));
@@ -736,10 +746,13 @@ test_repeat_refused (Fixture *f, gconstpointer data)
   g_autofree gchar *other = NULL;
 
   ack (f, "a1", id, "shutdown", "scheduled");
-  /* the resend (or a QoS 1 duplicate) arrives too: "replayed command id" */
-  ack (f, "a1", id, "shutdown", "rejected");
+  /* the resend (or a QoS 1 duplicate) arrives too */
+  ack_detail (f, "a1", id, "rejected", "replayed command id: already handled");
   g_assert_cmpstr (efp_dispatcher_get_agent (f->disp, "a1")->last_result, ==, "scheduled");
   g_assert_cmpstr (efp_dispatcher_get_agent (f->disp, "a1")->last_command_id, ==, id);
+  /* but a power-off that failed after the hooks is reported */
+  ack_detail (f, "a1", id, "rejected", "power-off failed: logind unreachable");
+  g_assert_cmpstr (efp_dispatcher_get_agent (f->disp, "a1")->last_result, ==, "rejected");
 
   /* a refusal of a command the agent never carried out is reported as such */
   other =
