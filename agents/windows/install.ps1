@@ -13,6 +13,12 @@ $Config = Join-Path $DataDir 'agent.conf'
 
 New-Item -ItemType Directory -Force -Path $ProgramDir, $DataDir, (Join-Path $DataDir 'agent.d') | Out-Null
 Copy-Item -LiteralPath (Join-Path $PSScriptRoot 'ecoflow-power-agent.ps1') -Destination $Script -Force
+
+# The HMAC code against the signature vectors, in the same Windows PowerShell
+# the task will use: a failure here would refuse every signed command later.
+& powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -File $Script -SelfTest
+if ($LASTEXITCODE -ne 0) { throw "$Script -SelfTest failed (exit $LASTEXITCODE): the agent would not verify commands correctly here" }
+
 if (-not (Test-Path -LiteralPath $Config)) {
   Copy-Item -LiteralPath (Join-Path $PSScriptRoot 'agent.conf.example') -Destination $Config
   Write-Host "Created ${Config}: edit id, host and key-file before starting the task."
