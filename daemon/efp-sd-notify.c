@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 #include <gio/gunixsocketaddress.h>
 #include <string.h>
+#include <unistd.h>
 
 gboolean
 efp_sd_notify (const gchar *state)
@@ -30,4 +31,20 @@ efp_sd_notify (const gchar *state)
       return FALSE;
     }
   return TRUE;
+}
+
+guint64
+efp_sd_watchdog_usec (void)
+{
+  const gchar *usec = g_getenv ("WATCHDOG_USEC");
+  const gchar *pid = g_getenv ("WATCHDOG_PID");
+  guint64 v = 0, p = 0;
+
+  if (usec == NULL || !g_ascii_string_to_unsigned (usec, 10, 1, G_MAXUINT64, &v, NULL))
+    return 0;
+  /* set for another process (a parent that forked us): not ours to answer */
+  if (pid != NULL && *pid != '\0' &&
+      (!g_ascii_string_to_unsigned (pid, 10, 1, G_MAXUINT32, &p, NULL) || p != (guint64) getpid ()))
+    return 0;
+  return v;
 }

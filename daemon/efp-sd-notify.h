@@ -1,4 +1,5 @@
-/* efp-sd-notify.h: tell systemd we are ready (Type=notify) without libsystemd. */
+/* efp-sd-notify.h: tell systemd we are ready (Type=notify) and alive (WatchdogSec=)
+ * without libsystemd. */
 #pragma once
 
 #include <glib.h>
@@ -7,5 +8,8 @@ G_BEGIN_DECLS
 
 /* Send @state (e.g. "READY=1") to $NOTIFY_SOCKET; a no-op outside systemd. */
 gboolean efp_sd_notify (const gchar *state);
+/* The WatchdogSec= systemd asks of this process, in µs ($WATCHDOG_USEC, for us when
+ * $WATCHDOG_PID says so); 0 without a watchdog. */
+guint64 efp_sd_watchdog_usec (void);
 
 G_END_DECLS

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "efp-test-broker.h"
 #include "efp-test-daemon.h"
@@ -272,6 +273,82 @@ test_sd_notify (void)
   g_assert_no_error (error);
 }
 
+/* Run the daemon with WATCHDOG_USEC (and @watchdog_pid, if any) for about a second; how many
+ * WATCHDOG=1 pings arrived after READY=1. */
+static guint
+count_watchdog_pings (const gchar *watchdog_pid)
+{
+  g_autofree gchar *dir = g_dir_make_tmp ("efp-watchdog-XXXXXX", NULL);
+  g_autofree gchar *sock_path = g_build_filename (dir, "notify", NULL);
+  g_autofree gchar *conf = tmp_file ("w.conf", "[mqtt]\nhost=127.0.0.1\nport=1\n");
+  g_autofree gchar *state = g_build_filename (dir, "state.json", NULL);
+  g_autofree gchar *exe =
+    g_build_filename (g_getenv ("EFP_BUILD_ROOT"), "daemon", "ecoflow-powerd", NULL);
+  g_autoptr (GSocket) sock = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_DATAGRAM, 0, NULL);
+  g_autoptr (GSocketAddress) addr = g_unix_socket_address_new (sock_path);
+  g_autoptr (GSubprocessLauncher) l = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  g_autoptr (GSubprocess) p = NULL;
+  g_autoptr (GError) error = NULL;
+  gint64 end;
+  gboolean ready = FALSE;
+  guint pings = 0;
+
+  g_assert_true (g_socket_bind (sock, addr, TRUE, &error));
+  g_subprocess_launcher_setenv (l, "NOTIFY_SOCKET", sock_path, TRUE);
+  g_subprocess_launcher_setenv (l, "WATCHDOG_USEC", "200000", TRUE);
+  if (watchdog_pid != NULL)
+    g_subprocess_launcher_setenv (l, "WATCHDOG_PID", watchdog_pid, TRUE);
+  p = g_subprocess_launcher_spawn (l, &error, exe, "--config", conf, "--plugin-dir",
+                                   g_getenv ("EFP_PLUGIN_DIR"), "--state-file", state, "--no-dbus",
+                                   NULL);
+  g_assert_no_error (error);
+  end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < end)
+    {
+      gchar buf[256];
+      gssize n;
+
+      g_socket_set_timeout (sock, 1);
+      n = g_socket_receive (sock, buf, sizeof (buf) - 1, NULL, NULL);
+      if (n < 0)
+        {
+          if (ready)
+            break; /* a second without a message */
+          continue;
+        }
+      buf[n] = '\0';
+      if (g_str_equal (buf, "READY=1") && !ready)
+        {
+          ready = TRUE;
+          end = g_get_monotonic_time () + G_USEC_PER_SEC;
+        }
+      else if (g_str_equal (buf, "WATCHDOG=1"))
+        {
+          g_assert_true (ready);
+          pings++;
+        }
+    }
+  g_assert_true (ready);
+  g_subprocess_send_signal (p, SIGTERM);
+  g_assert_true (g_subprocess_wait_check (p, NULL, &error));
+  g_unlink (state);
+  g_unlink (sock_path);
+  g_rmdir (dir);
+  return pings;
+}
+
+/* WatchdogSec=: pings from the main loop, twice per period; none when the watchdog is set
+ * for another process */
+static void
+test_sd_watchdog (void)
+{
+  g_autofree gchar *other = g_strdup_printf ("%d", (gint) getpid ());
+
+  /* 0.2 s period: a ping every 0.1 s, some 10 in the second watched */
+  g_assert_cmpuint (count_watchdog_pings (NULL), >=, 5);
+  g_assert_cmpuint (count_watchdog_pings (other), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -283,5 +360,6 @@ main (int argc, char **argv)
   g_test_add_func ("/daemon-cli/reload-and-term", test_reload_and_term);
   g_test_add_func ("/daemon-cli/simulate-exit-codes", test_simulate_exit_codes);
   g_test_add_func ("/daemon-cli/sd-notify", test_sd_notify);
+  g_test_add_func ("/daemon-cli/sd-watchdog", test_sd_watchdog);
   return g_test_run ();
 }
