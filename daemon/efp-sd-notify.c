@@ -48,3 +48,22 @@ efp_sd_watchdog_usec (void)
     return 0;
   return v;
 }
+
+static gboolean
+on_watchdog (gpointer user_data)
+{
+  efp_sd_notify ("WATCHDOG=1");
+  return G_SOURCE_CONTINUE;
+}
+
+guint
+efp_sd_watchdog_start (void)
+{
+  guint64 usec = efp_sd_watchdog_usec ();
+
+  if (usec == 0)
+    return 0;
+  /* twice per period, as sd_watchdog_enabled(3) advises */
+  g_info ("systemd watchdog: pinging every %" G_GUINT64_FORMAT " ms", usec / 2000);
+  return g_timeout_add ((guint) MAX (usec / 2000, 1), on_watchdog, NULL);
+}

@@ -11,5 +11,9 @@ gboolean efp_sd_notify (const gchar *state);
 /* The WatchdogSec= systemd asks of this process, in µs ($WATCHDOG_USEC, for us when
  * $WATCHDOG_PID says so); 0 without a watchdog. */
 guint64 efp_sd_watchdog_usec (void);
+/* When systemd watches us, ping it from the default main context twice per period, so a
+ * loop that stops turning (and so stops acting) is restarted. Returns the source id, 0
+ * without a watchdog. */
+guint efp_sd_watchdog_start (void);
 
 G_END_DECLS

@@ -36,13 +36,6 @@ on_hup (gpointer user_data)
 }
 
 static gboolean
-on_watchdog (gpointer user_data)
-{
-  efp_sd_notify ("WATCHDOG=1");
-  return G_SOURCE_CONTINUE;
-}
-
-static gboolean
 count_verbose (const gchar *name, const gchar *value, gpointer data, GError **error)
 {
   (*(guint *) data)++;
@@ -59,7 +52,6 @@ main (int argc, char **argv)
   g_autofree gchar *plugin_dir = NULL;
   gboolean system_bus = FALSE, session_bus = FALSE, no_dbus = FALSE, dry_run = FALSE;
   gboolean check_config = FALSE, version = FALSE, personal = FALSE;
-  guint64 watchdog_usec;
   const GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file,
       "Configuration file (default " EFP_SYSCONFDIR "/ecoflow-powerd.conf)", "FILE" },
@@ -146,14 +138,7 @@ main (int argc, char **argv)
     }
   g_message ("ecoflow-powerd %s running", PACKAGE_VERSION);
   efp_sd_notify ("READY=1");
-  watchdog_usec = efp_sd_watchdog_usec ();
-  if (watchdog_usec > 0)
-    {
-      /* pinged from the main loop: a loop that stops turning (and so stops deciding) is
-       * restarted by systemd; twice per period, as sd_watchdog_enabled(3) advises */
-      g_timeout_add ((guint) MAX (watchdog_usec / 2000, 1), on_watchdog, NULL);
-      g_info ("systemd watchdog: pinging every %" G_GUINT64_FORMAT " ms", watchdog_usec / 2000);
-    }
+  efp_sd_watchdog_start ();
   g_main_loop_run (loop);
   efp_sd_notify ("STOPPING=1");
   efp_daemon_stop (daemon);

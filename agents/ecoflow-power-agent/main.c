@@ -8,6 +8,7 @@
 
 #include "efp-agent-config.h"
 #include "efp-agent.h"
+#include "efp-sd-notify.h"
 #include "efp-log.h"
 
 #define EXIT_USAGE  64
@@ -92,7 +93,10 @@ main (int argc, char **argv)
   g_unix_signal_add (SIGTERM, on_quit_signal, loop);
   g_unix_signal_add (SIGINT, on_quit_signal, loop);
   efp_agent_start (agent);
+  efp_sd_notify ("READY=1");
+  efp_sd_watchdog_start ();
   g_main_loop_run (loop);
+  efp_sd_notify ("STOPPING=1");
   g_message ("stopping");
   efp_agent_stop (agent);
   return EXIT_SUCCESS;

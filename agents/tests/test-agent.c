@@ -6,6 +6,7 @@
  */
 #include "agent-harness.h"
 
+#include <gio/gunixsocketaddress.h>
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <string.h>
@@ -101,6 +102,70 @@ test_shutdown_and_abort (Fixture *f, gconstpointer data)
   send_and_wait (f, ab, &ack);
   g_assert_cmpstr (ack, ==, "aborted: cancelled the scheduled power-off");
   wait_file_contains (f, f->record_path, "CancelScheduledShutdown", 5000);
+}
+
+/* Under systemd (Type=notify, WatchdogSec=): READY=1 once started, WATCHDOG=1 from the main
+ * loop twice per period, STOPPING=1 on the way out. */
+static void
+test_sd_notify (Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *exe = build_path ("agents/ecoflow-power-agent");
+  g_autofree gchar *sock_path = g_build_filename (f->dir, "notify", NULL);
+  const gchar *argv[] = { exe, "--config", f->config_path, NULL };
+  const gchar *env[] = { "DBUS_SYSTEM_BUS_ADDRESS",
+                         private_bus_address,
+                         "NOTIFY_SOCKET",
+                         sock_path,
+                         "WATCHDOG_USEC",
+                         "200000",
+                         NULL };
+  g_autoptr (GSocket) sock = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_DATAGRAM, 0, NULL);
+  g_autoptr (GSocketAddress) addr = g_unix_socket_address_new (sock_path);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GString) seen = g_string_new (NULL);
+  guint pings = 0;
+  gint64 end;
+
+  g_assert_true (g_socket_bind (sock, addr, TRUE, &error));
+  g_socket_set_blocking (sock, FALSE);
+  write_config (f, TRUE, NULL);
+  start_process (f, argv, env);
+  end = g_get_monotonic_time () + G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < end || seen->len == 0)
+    {
+      gchar buf[64];
+      gssize n = g_socket_receive (sock, buf, sizeof (buf) - 1, NULL, NULL);
+      if (n <= 0)
+        {
+          g_usleep (10 * 1000);
+          g_assert_cmpint (g_get_monotonic_time (), <, end + 5 * G_USEC_PER_SEC);
+          continue;
+        }
+      buf[n] = '\0';
+      if (g_str_equal (buf, "WATCHDOG=1"))
+        pings++;
+      else
+        g_string_append_printf (seen, "%s;", buf);
+    }
+  g_assert_cmpstr (seen->str, ==, "READY=1;");
+  g_assert_cmpuint (pings, >=, 5);
+
+  stop_agent (f, SIGTERM);
+  for (end = g_get_monotonic_time () + 2 * G_USEC_PER_SEC;
+       g_get_monotonic_time () < end && !g_str_has_suffix (seen->str, "STOPPING=1;");)
+    {
+      gchar buf[64];
+      gssize n = g_socket_receive (sock, buf, sizeof (buf) - 1, NULL, NULL);
+      if (n <= 0)
+        {
+          g_usleep (10 * 1000);
+          continue;
+        }
+      buf[n] = '\0';
+      if (!g_str_equal (buf, "WATCHDOG=1"))
+        g_string_append_printf (seen, "%s;", buf);
+    }
+  g_assert_cmpstr (seen->str, ==, "READY=1;STOPPING=1;");
 }
 
 static void
@@ -496,6 +561,7 @@ main (int argc, char **argv)
 #define ADD(name, fn)                                                                              \
   g_test_add ("/agent/" name, Fixture, NULL, fixture_setup, fn, fixture_teardown)
   ADD ("shutdown-and-abort", test_shutdown_and_abort);
+  ADD ("sd-notify", test_sd_notify);
   ADD ("rejections", test_rejections);
   ADD ("replay", test_replay);
   ADD ("never-later", test_never_later);
