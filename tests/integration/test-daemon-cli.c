@@ -229,111 +229,124 @@ test_simulate_exit_codes (void)
     run_simulate ((const gchar *[]){ "--host", "127.0.0.1", "--port", port, NULL }, NULL), ==, 69);
 }
 
+/* The daemon under a fake systemd: a datagram socket as $NOTIFY_SOCKET. */
+typedef struct
+{
+  gchar *dir;
+  gchar *sock_path;
+  GSocket *sock;
+  GSubprocess *p;
+} Notified;
+
+/* Start the daemon (no broker, no D-Bus) with NOTIFY_SOCKET and the @env pairs. */
+static Notified *
+notified_start (const gchar *const *env)
+{
+  Notified *n = g_new0 (Notified, 1);
+  g_autofree gchar *conf = tmp_file ("n.conf", "[mqtt]\nhost=127.0.0.1\nport=1\n");
+  g_autofree gchar *state = NULL;
+  g_autofree gchar *exe =
+    g_build_filename (g_getenv ("EFP_BUILD_ROOT"), "daemon", "ecoflow-powerd", NULL);
+  g_autoptr (GSocketAddress) addr = NULL;
+  g_autoptr (GSubprocessLauncher) l = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  g_autoptr (GError) error = NULL;
+  guint i;
+
+  n->dir = g_dir_make_tmp ("efp-notify-XXXXXX", NULL);
+  n->sock_path = g_build_filename (n->dir, "notify", NULL);
+  state = g_build_filename (n->dir, "state.json", NULL);
+  n->sock = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_DATAGRAM, 0, NULL);
+  addr = g_unix_socket_address_new (n->sock_path);
+  g_assert_true (g_socket_bind (n->sock, addr, TRUE, &error));
+  g_socket_set_timeout (n->sock, 10);
+  g_subprocess_launcher_setenv (l, "NOTIFY_SOCKET", n->sock_path, TRUE);
+  for (i = 0; env != NULL && env[i] != NULL; i += 2)
+    g_subprocess_launcher_setenv (l, env[i], env[i + 1], TRUE);
+  n->p = g_subprocess_launcher_spawn (l, &error, exe, "--config", conf, "--plugin-dir",
+                                      g_getenv ("EFP_PLUGIN_DIR"), "--state-file", state,
+                                      "--no-dbus", NULL);
+  g_assert_no_error (error);
+  return n;
+}
+
+/* The next notification; NULL after the socket's timeout. */
+static gchar *
+notified_next (Notified *n)
+{
+  gchar buf[256];
+  gssize len = g_socket_receive (n->sock, buf, sizeof (buf) - 1, NULL, NULL);
+  return len < 0 ? NULL : g_strndup (buf, (gsize) len);
+}
+
+/* Wait for the daemon (stopped by the test) to exit cleanly; remove the files. */
+static void
+notified_finish (Notified *n)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GDir) d = g_dir_open (n->dir, 0, NULL);
+  const gchar *name;
+
+  g_assert_true (g_subprocess_wait_check (n->p, NULL, &error));
+  g_assert_no_error (error);
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree gchar *path = g_build_filename (n->dir, name, NULL);
+      g_unlink (path);
+    }
+  g_rmdir (n->dir);
+  g_object_unref (n->p);
+  g_object_unref (n->sock);
+  g_free (n->sock_path);
+  g_free (n->dir);
+  g_free (n);
+}
+
 /* Under systemd (Type=notify) the daemon says READY=1 once it serves, RELOADING=1 and
  * READY=1 around a SIGHUP, and STOPPING=1 on SIGTERM. */
 static void
 test_sd_notify (void)
 {
-  g_autofree gchar *dir = g_dir_make_tmp ("efp-notify-XXXXXX", NULL);
-  g_autofree gchar *sock_path = g_build_filename (dir, "notify", NULL);
-  g_autofree gchar *conf = tmp_file ("n.conf", "[mqtt]\nhost=127.0.0.1\nport=1\n");
-  g_autofree gchar *state = g_build_filename (dir, "state.json", NULL);
-  g_autofree gchar *exe =
-    g_build_filename (g_getenv ("EFP_BUILD_ROOT"), "daemon", "ecoflow-powerd", NULL);
-  g_autoptr (GSocket) sock = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_DATAGRAM, 0, NULL);
-  g_autoptr (GSocketAddress) addr = g_unix_socket_address_new (sock_path);
-  g_autoptr (GSubprocessLauncher) l = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_SILENCE);
-  g_autoptr (GSubprocess) p = NULL;
-  g_autoptr (GString) seen = g_string_new (NULL);
-  g_autoptr (GError) error = NULL;
+  Notified *n = notified_start (NULL);
   const gchar *want[] = { "READY=1", "RELOADING=1", "READY=1", "STOPPING=1" };
   guint i;
 
-  g_assert_true (g_socket_bind (sock, addr, TRUE, &error));
-  g_socket_set_timeout (sock, 10);
-  g_subprocess_launcher_setenv (l, "NOTIFY_SOCKET", sock_path, TRUE);
-  p = g_subprocess_launcher_spawn (l, &error, exe, "--config", conf, "--plugin-dir",
-                                   g_getenv ("EFP_PLUGIN_DIR"), "--state-file", state, "--no-dbus",
-                                   NULL);
-  g_assert_no_error (error);
   for (i = 0; i < G_N_ELEMENTS (want); i++)
     {
-      gchar buf[256];
-      gssize n = g_socket_receive (sock, buf, sizeof (buf) - 1, NULL, &error);
-      g_assert_no_error (error);
-      buf[n] = '\0';
-      g_assert_cmpstr (buf, ==, want[i]);
+      g_autofree gchar *msg = notified_next (n);
+      g_assert_cmpstr (msg, ==, want[i]);
       /* the next message needs a signal: reload after READY, then stop */
       if (i == 0)
-        g_subprocess_send_signal (p, SIGHUP);
+        g_subprocess_send_signal (n->p, SIGHUP);
       else if (i == 2)
-        g_subprocess_send_signal (p, SIGTERM);
+        g_subprocess_send_signal (n->p, SIGTERM);
     }
-  g_assert_true (g_subprocess_wait_check (p, NULL, &error));
-  g_assert_no_error (error);
+  notified_finish (n);
 }
 
-/* Run the daemon with WATCHDOG_USEC (and @watchdog_pid, if any) for about a second; how many
- * WATCHDOG=1 pings arrived after READY=1. */
+/* Run the daemon with WATCHDOG_USEC=200000 (and @watchdog_pid, if any): how many WATCHDOG=1
+ * pings arrive in the second after READY=1. */
 static guint
 count_watchdog_pings (const gchar *watchdog_pid)
 {
-  g_autofree gchar *dir = g_dir_make_tmp ("efp-watchdog-XXXXXX", NULL);
-  g_autofree gchar *sock_path = g_build_filename (dir, "notify", NULL);
-  g_autofree gchar *conf = tmp_file ("w.conf", "[mqtt]\nhost=127.0.0.1\nport=1\n");
-  g_autofree gchar *state = g_build_filename (dir, "state.json", NULL);
-  g_autofree gchar *exe =
-    g_build_filename (g_getenv ("EFP_BUILD_ROOT"), "daemon", "ecoflow-powerd", NULL);
-  g_autoptr (GSocket) sock = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_DATAGRAM, 0, NULL);
-  g_autoptr (GSocketAddress) addr = g_unix_socket_address_new (sock_path);
-  g_autoptr (GSubprocessLauncher) l = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_SILENCE);
-  g_autoptr (GSubprocess) p = NULL;
-  g_autoptr (GError) error = NULL;
-  gint64 end;
-  gboolean ready = FALSE;
+  const gchar *env[] = { "WATCHDOG_USEC", "200000", watchdog_pid != NULL ? "WATCHDOG_PID" : NULL,
+                         watchdog_pid, NULL };
+  Notified *n = notified_start (env);
+  g_autofree gchar *first = notified_next (n);
+  gint64 end = g_get_monotonic_time () + G_USEC_PER_SEC;
   guint pings = 0;
 
-  g_assert_true (g_socket_bind (sock, addr, TRUE, &error));
-  g_subprocess_launcher_setenv (l, "NOTIFY_SOCKET", sock_path, TRUE);
-  g_subprocess_launcher_setenv (l, "WATCHDOG_USEC", "200000", TRUE);
-  if (watchdog_pid != NULL)
-    g_subprocess_launcher_setenv (l, "WATCHDOG_PID", watchdog_pid, TRUE);
-  p = g_subprocess_launcher_spawn (l, &error, exe, "--config", conf, "--plugin-dir",
-                                   g_getenv ("EFP_PLUGIN_DIR"), "--state-file", state, "--no-dbus",
-                                   NULL);
-  g_assert_no_error (error);
-  end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  g_assert_cmpstr (first, ==, "READY=1");
+  g_socket_set_timeout (n->sock, 1);
   while (g_get_monotonic_time () < end)
     {
-      gchar buf[256];
-      gssize n;
-
-      g_socket_set_timeout (sock, 1);
-      n = g_socket_receive (sock, buf, sizeof (buf) - 1, NULL, NULL);
-      if (n < 0)
-        {
-          if (ready)
-            break; /* a second without a message */
-          continue;
-        }
-      buf[n] = '\0';
-      if (g_str_equal (buf, "READY=1") && !ready)
-        {
-          ready = TRUE;
-          end = g_get_monotonic_time () + G_USEC_PER_SEC;
-        }
-      else if (g_str_equal (buf, "WATCHDOG=1"))
-        {
-          g_assert_true (ready);
-          pings++;
-        }
+      g_autofree gchar *msg = notified_next (n);
+      if (msg == NULL)
+        break; /* a second without a message */
+      g_assert_cmpstr (msg, ==, "WATCHDOG=1");
+      pings++;
     }
-  g_assert_true (ready);
-  g_subprocess_send_signal (p, SIGTERM);
-  g_assert_true (g_subprocess_wait_check (p, NULL, &error));
-  g_unlink (state);
-  g_unlink (sock_path);
-  g_rmdir (dir);
+  g_subprocess_send_signal (n->p, SIGTERM);
+  notified_finish (n);
   return pings;
 }
 
