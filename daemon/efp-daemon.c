@@ -603,19 +603,36 @@ dispatch_command_published (gpointer user_data, const gchar *agent, const gchar 
   save_state (self);
 }
 
-static gboolean
-dispatch_shutdown_stands (gpointer user_data, const gchar *policy, const gchar *device)
+/* An agent that was told to shut down while it was away (rebooted, network down) may have
+ * found the command expired, or missed it: while the shutdown stands (no abort, the condition
+ * still holds) it is told again with a fresh command, as upsmon shuts down a host that
+ * connects during FSD. One already scheduled keeps its earlier time (agents never postpone). */
+static void
+dispatch_agent_returned (gpointer user_data, const gchar *agent, const EfpCommand *told)
 {
   EfpDaemon *self = user_data;
+  const gchar *const agents[] = { agent, NULL };
+  g_autofree gchar *id = NULL;
   guint i;
 
+  if (told->policy == NULL || told->device == NULL)
+    return; /* a test or a hand-made command */
   for (i = 0; i < self->runners->len; i++)
     {
       EfpPolicyRunner *r = self->runners->pdata[i];
-      if (g_str_equal (r->config->name, policy))
-        return efp_policy_runner_shutdown_stands (r, device);
+      if (g_str_equal (r->config->name, told->policy) &&
+          efp_policy_runner_shutdown_stands (r, told->device))
+        break;
     }
-  return FALSE;
+  if (i == self->runners->len)
+    return;
+  g_message ("agent %s is back while the shutdown of policy %s for %s stands (command %s); "
+             "telling it again",
+             agent, told->policy, told->device, told->id);
+  id = efp_dispatcher_send (self->dispatcher, "shutdown", agents, told->delay_sec, told->reason,
+                            told->policy, told->device, told->dry_run);
+  if (self->dbus != NULL)
+    efp_dbus_service_emit_shutdown_issued (self->dbus, told->policy, told->device, agents, id);
 }
 
 /* ---- cloud --------------------------------------------------------------------------- */
@@ -852,7 +869,7 @@ efp_daemon_new (const EfpDaemonOptions *options, GError **error)
   g_autoptr (EfpDaemon) self = g_object_new (EFP_TYPE_DAEMON, NULL);
   g_autoptr (GError) local = NULL;
   EfpDispatcherCallbacks cb = { dispatch_publish, efp_daemon_agent_changed, dispatch_command_sent,
-                                dispatch_command_published, dispatch_shutdown_stands };
+                                dispatch_command_published, dispatch_agent_returned };
 
   self->options = *options;
   self->config_file = g_strdup (options->config_file);

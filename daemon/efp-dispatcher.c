@@ -396,28 +396,17 @@ told_shutdown (EfpDispatcher *self, const gchar *agent)
   return NULL;
 }
 
-/* An agent that was told to shut down while it was away (rebooted, network down) may have
- * found the command expired, or missed it: while the shutdown stands it is told again, as
- * upsmon shuts down a host that connects during FSD. A host already scheduled keeps its
- * earlier time (agents never postpone). */
 static void
-tell_returned_agent (EfpDispatcher *self, const gchar *agent)
+report_return (EfpDispatcher *self, const gchar *agent)
 {
   Issuance *is = told_shutdown (self, agent);
-  const gchar *const agents[] = { agent, NULL };
-  g_autoptr (EfpCommand) cmd = NULL;
+  g_autoptr (EfpCommand) told = NULL;
 
-  if (is == NULL || is->cmd->policy == NULL || is->cmd->device == NULL ||
-      self->cb.shutdown_stands == NULL ||
-      !self->cb.shutdown_stands (self->user_data, is->cmd->policy, is->cmd->device))
+  if (is == NULL || self->cb.agent_returned == NULL)
     return;
-  g_message ("agent %s is back while the shutdown of policy %s for %s stands (command %s); "
-             "telling it again",
-             agent, is->cmd->policy, is->cmd->device, is->cmd->id);
-  /* the issuance may be dropped from the history by the send */
-  cmd = efp_command_copy (is->cmd);
-  g_free (efp_dispatcher_send (self, "shutdown", agents, cmd->delay_sec, cmd->reason, cmd->policy,
-                               cmd->device, cmd->dry_run));
+  /* a copy: the owner may send, and a send may drop this issuance from the history */
+  told = efp_command_copy (is->cmd);
+  self->cb.agent_returned (self->user_data, agent, told);
 }
 
 void
@@ -454,7 +443,7 @@ efp_dispatcher_handle_status (EfpDispatcher *self, const gchar *agent, const gch
     self->cb.agent_changed (self->user_data, info);
   check_stages (self);
   if (returned)
-    tell_returned_agent (self, agent);
+    report_return (self, agent);
 }
 
 void

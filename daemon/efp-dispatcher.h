@@ -8,6 +8,7 @@
 #pragma once
 
 #include <glib.h>
+#include "efp-command.h"
 #include "efp-config.h"
 
 G_BEGIN_DECLS
@@ -37,9 +38,9 @@ typedef struct
                         gint64 issued_at, const gchar *payload);
   /* ...and it went out (may be NULL) */
   void (*command_published) (gpointer user_data, const gchar *agent, const gchar *id);
-  /* does the shutdown @policy decided for @device still stand (no abort, the condition
-   * still holds)? Asked when an agent told while away comes back (may be NULL) */
-  gboolean (*shutdown_stands) (gpointer user_data, const gchar *policy, const gchar *device);
+  /* @agent came back online (offline before) and @told is the latest shutdown it was
+   * sent, with no abort since: the owner decides whether to tell it again (may be NULL) */
+  void (*agent_returned) (gpointer user_data, const gchar *agent, const EfpCommand *told);
 } EfpDispatcherCallbacks;
 
 typedef struct _EfpDispatcher EfpDispatcher;

@@ -110,6 +110,14 @@ test_restart_mid_debounce (Fixture *f, gconstpointer data)
   g_assert_cmpuint (efp_test_daemon_count_log (d, "restored policy critical"), ==, 1);
 }
 
+static void
+agent_blip (Fixture *f, const gchar *agent)
+{
+  g_autofree gchar *topic = g_strdup_printf ("power-manager/%s/status", agent);
+  g_assert_true (efp_test_publish (f->port, topic, "{\"state\":\"offline\"}"));
+  g_assert_true (efp_test_publish (f->port, topic, "{\"state\":\"online\"}"));
+}
+
 /* A host that returns (rebooted, network back) while the shutdown stands is told again;
  * once the grid is back and the abort went out, a return means nothing. */
 static void
@@ -135,8 +143,7 @@ test_returned_agent (Fixture *f, gconstpointer data)
   first = parse_cmd (l1);
   g_assert_cmpstr (first->action, ==, "shutdown");
 
-  g_assert_true (efp_test_publish (f->port, "power-manager/pc/status", "{\"state\":\"offline\"}"));
-  g_assert_true (efp_test_publish (f->port, "power-manager/pc/status", "{\"state\":\"online\"}"));
+  agent_blip (f, "pc");
   l2 = efp_test_sub_wait (sub, "power-manager/pc/cmd *", 5000);
   again = parse_cmd (l2);
   g_assert_cmpstr (again->action, ==, "shutdown");
@@ -149,12 +156,49 @@ test_returned_agent (Fixture *f, gconstpointer data)
     efp_test_publish (f->port, RAW, "{\"soc\":6,\"grid_connected\":true,\"output_watts\":100}"));
   l3 = efp_test_sub_wait (sub, "power-manager/pc/cmd *\"action\":\"abort\"*", 5000);
   g_assert_nonnull (l3);
-  g_assert_true (efp_test_publish (f->port, "power-manager/pc/status", "{\"state\":\"offline\"}"));
-  g_assert_true (efp_test_publish (f->port, "power-manager/pc/status", "{\"state\":\"online\"}"));
+  agent_blip (f, "pc");
   g_assert_true (efp_test_daemon_wait_log (d, "agent pc is online", 1000));
   none = efp_test_sub_wait (sub, "power-manager/pc/cmd *", 1500);
   g_assert_null (none);
   g_assert_cmpuint (efp_test_daemon_count_log (d, "telling it again"), ==, 1);
+}
+
+/* Past the abort window the shutdown is committed: it stands (cooldown) while the condition
+ * holds, and a returning host is told again; once the grid is back it stands no more. */
+static void
+test_returned_agent_after_window (Fixture *f, gconstpointer data)
+{
+  g_autoptr (EfpTestDaemon) d =
+    daemon_with (f, "[device:SimulatedDevice]\nagents=pc\n[agent:pc]\n"
+                    "[policy:critical]\nmodule=critical-soc\ndebounce-sec=0\ncooldown-sec=60\n"
+                    "abort-window-sec=1\n");
+  g_autoptr (EfpTestSub) sub = cmd_sub (f);
+  g_autofree gchar *l1 = NULL;
+  g_autofree gchar *l2 = NULL;
+  g_autofree gchar *none = NULL;
+
+  start (d, NULL);
+  g_assert_true (efp_test_publish (f->port, "power-manager/pc/status", "{\"state\":\"online\"}"));
+  g_assert_true (efp_test_daemon_wait_log (d, "agent pc is online", 3000));
+  g_assert_true (efp_test_publish (f->port, RAW, LOW));
+  l1 = efp_test_sub_wait (sub, "power-manager/pc/cmd *\"action\":\"shutdown\"*", 5000);
+  g_assert_nonnull (l1);
+  /* the abort window closes; the battery stays low */
+  g_usleep (1500 * 1000);
+  g_assert_true (efp_test_publish (f->port, RAW, LOW));
+  agent_blip (f, "pc");
+  l2 = efp_test_sub_wait (sub, "power-manager/pc/cmd *\"action\":\"shutdown\"*", 5000);
+  g_assert_nonnull (l2);
+
+  /* grid back after the window: no abort, and the shutdown no longer stands */
+  g_assert_true (
+    efp_test_publish (f->port, RAW, "{\"soc\":6,\"grid_connected\":true,\"output_watts\":100}"));
+  g_assert_true (efp_test_daemon_wait_log (d, "grid-restored", 3000));
+  agent_blip (f, "pc");
+  none = efp_test_sub_wait (sub, "power-manager/pc/cmd *", 1500);
+  g_assert_null (none);
+  g_assert_cmpuint (efp_test_daemon_count_log (d, "telling it again"), ==, 1);
+  g_assert_cmpuint (efp_test_daemon_count_log (d, "ABORT policy"), ==, 0);
 }
 
 /* A restart after a shutdown, inside the cooldown, never sends a second one. */
@@ -436,6 +480,7 @@ main (int argc, char **argv)
   ADD ("/daemon/stages-with-silent-agent", test_stages_with_silent_agent);
   ADD ("/daemon/stages-with-ack", test_stages_with_ack);
   ADD ("/daemon/returned-agent", test_returned_agent);
+  ADD ("/daemon/returned-agent-after-window", test_returned_agent_after_window);
   ADD ("/daemon/dry-run", test_dry_run);
   ADD ("/daemon/policy-dry-run-key", test_policy_dry_run_key);
   ADD ("/daemon/group-policy", test_group_policy);

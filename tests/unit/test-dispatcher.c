@@ -59,8 +59,7 @@ typedef struct
   EfpDispatcher *disp;
   GPtrArray *sent; /* Sent*, in publish order */
   guint agent_changed;
-  gboolean stands; /* what shutdown_stands answers */
-  gchar *asked;    /* "policy/device" it was last asked about */
+  GString *returned; /* "agent:command-id;" per agent_returned call */
 } Fixture;
 
 static void
@@ -91,13 +90,11 @@ on_agent_changed (gpointer user_data, const EfpAgentInfo *agent)
   f->agent_changed++;
 }
 
-static gboolean
-on_shutdown_stands (gpointer user_data, const gchar *policy, const gchar *device)
+static void
+on_agent_returned (gpointer user_data, const gchar *agent, const EfpCommand *told)
 {
   Fixture *f = user_data;
-  g_free (f->asked);
-  f->asked = g_strdup_printf ("%s/%s", policy, device);
-  return f->stands;
+  g_string_append_printf (f->returned, "%s:%s;", agent, told->id);
 }
 
 static gchar *
@@ -116,7 +113,7 @@ fixture_setup_with (Fixture *f, gint stage1_timeout)
   EfpConfigLoadOptions o = { 0 };
   g_autoptr (GError) error = NULL;
   g_autofree gchar *k1 = NULL, *k2 = NULL, *conf = NULL, *text = NULL;
-  EfpDispatcherCallbacks cb = { on_publish, on_agent_changed, NULL, NULL, on_shutdown_stands };
+  EfpDispatcherCallbacks cb = { on_publish, on_agent_changed, NULL, NULL, on_agent_returned };
 
   g_ptr_array_set_size (warnings, 0);
   f->dir = g_dir_make_tmp ("efp-dispatcher-XXXXXX", NULL);
@@ -137,6 +134,7 @@ fixture_setup_with (Fixture *f, gint stage1_timeout)
   g_assert_nonnull (f->config);
 
   f->sent = g_ptr_array_new_with_free_func (sent_free);
+  f->returned = g_string_new (NULL);
   f->disp = efp_dispatcher_new (&cb, f);
   efp_dispatcher_set_config (f->disp, f->config);
   efp_dispatcher_set_ack_timeout (f->disp, ACK_TIMEOUT_MS);
@@ -164,7 +162,7 @@ fixture_teardown (Fixture *f, gconstpointer data)
   efp_dispatcher_free (f->disp);
   efp_config_free (f->config);
   g_ptr_array_unref (f->sent);
-  g_free (f->asked);
+  g_string_free (f->returned, TRUE);
   while (d != NULL && (n = g_dir_read_name (d)) != NULL)
     {
       g_autofree gchar *p = g_build_filename (f->dir, n, NULL);
@@ -762,7 +760,7 @@ test_repeat_refused (Fixture *f, gconstpointer data)
   g_assert_cmpstr (efp_dispatcher_get_agent (f->disp, "a1")->last_command_id, ==, other);
 }
 
-/* ---- an agent told while away is told again on return, while the shutdown stands ---- */
+/* ---- an agent that returns is reported with the shutdown it was told while away ---- */
 
 static void
 test_returned_agent (Fixture *f, gconstpointer data)
@@ -770,49 +768,39 @@ test_returned_agent (Fixture *f, gconstpointer data)
   const gchar *const agents[] = { "a1", "b1", NULL };
   g_autofree gchar *id = NULL;
   g_autofree gchar *ab = NULL;
-  g_autoptr (EfpCommand) again = NULL;
+  g_autofree gchar *want = NULL;
 
   status (f, "a1", "{\"state\":\"online\"}");
   status (f, "b1", "{\"state\":\"online\"}");
-  /* b1 (stage 2) returns before its stage was told: nothing for it yet */
+  /* the first status of an agent is no return (after a daemon restart, every agent's) */
+  g_assert_cmpstr (f->returned->str, ==, "");
+  /* b1 (stage 2) returns before its stage was told: nothing to report */
   status (f, "b1", "{\"state\":\"offline\"}");
   id = efp_dispatcher_send (f->disp, "shutdown", agents, 60, "soc low", "critical", "Study", FALSE);
-  f->stands = TRUE;
   status (f, "b1", "{\"state\":\"online\"}");
-  g_assert_cmpuint (count_to (f, "b1", NULL), ==, 0);
+  g_assert_cmpstr (f->returned->str, ==, "");
 
-  ack (f, "a1", id, "shutdown", "scheduled");
-  g_assert_cmpuint (count_to (f, "b1", "shutdown"), ==, 1);
-  ack (f, "b1", id, "shutdown", "scheduled");
-
-  /* a1 reboots mid-outage: told again, with a new id, on its own */
+  /* a1 was told; it goes away and comes back: reported with that command */
   status (f, "a1", "{\"state\":\"offline\"}");
-  g_assert_cmpuint (count_to (f, "a1", NULL), ==, 1);
   status (f, "a1", "{\"state\":\"online\"}");
-  g_assert_cmpstr (f->asked, ==, "critical/Study");
-  g_assert_cmpuint (count_to (f, "a1", "shutdown"), ==, 2);
-  again = parse_sent (nth_to (f, "a1", 1));
-  g_assert_cmpstr (again->id, !=, id);
-  g_assert_cmpstr (again->policy, ==, "critical");
-  g_assert_cmpstr (again->device, ==, "Study");
-  g_assert_cmpint (again->delay_sec, ==, 60);
-  g_assert_cmpuint (count_to (f, "b1", NULL), ==, 1);
-  /* an online status repeated (a retained one, a reconnect without the will) is no return */
+  want = g_strdup_printf ("a1:%s;", id);
+  g_assert_cmpstr (f->returned->str, ==, want);
+  /* an online status repeated (retained, a reconnect without the will) is no return */
   status (f, "a1", "{\"state\":\"online\"}");
-  g_assert_cmpuint (count_to (f, "a1", NULL), ==, 2);
+  g_assert_cmpstr (f->returned->str, ==, want);
+  /* a test command in between hides nothing */
+  g_free (efp_dispatcher_send (f->disp, "test", agents, 0, "test", NULL, NULL, FALSE));
+  status (f, "a1", "{\"state\":\"offline\"}");
+  status (f, "a1", "{\"state\":\"online\"}");
+  g_free (want);
+  want = g_strdup_printf ("a1:%s;a1:%s;", id, id);
+  g_assert_cmpstr (f->returned->str, ==, want);
 
-  /* no longer standing (the condition went away): nothing */
-  f->stands = FALSE;
-  status (f, "b1", "{\"state\":\"offline\"}");
-  status (f, "b1", "{\"state\":\"online\"}");
-  g_assert_cmpuint (count_to (f, "b1", NULL), ==, 1);
-
-  /* after an abort: nothing, whatever the policy says */
-  f->stands = TRUE;
+  /* after an abort: nothing */
   ab = efp_dispatcher_send (f->disp, "abort", agents, 0, "grid back", "critical", "Study", FALSE);
-  status (f, "b1", "{\"state\":\"offline\"}");
-  status (f, "b1", "{\"state\":\"online\"}");
-  g_assert_cmpuint (count_to (f, "b1", "shutdown"), ==, 1);
+  status (f, "a1", "{\"state\":\"offline\"}");
+  status (f, "a1", "{\"state\":\"online\"}");
+  g_assert_cmpstr (f->returned->str, ==, want);
 }
 
 int
