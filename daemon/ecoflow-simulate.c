@@ -22,6 +22,7 @@
 
 #include "efp-log.h"
 #include "efp-mqtt-client.h"
+#include "efp-json.h"
 
 #define EXIT_USAGE       64
 #define EXIT_DATA        65
@@ -268,7 +269,7 @@ main (int argc, char **argv)
       g_printerr ("ecoflow-simulate: %s\n", error->message);
       return EXIT_DATA;
     }
-  if (!json_parser_load_from_data (parser, text, -1, &error) ||
+  if (!efp_json_load (parser, text, -1, &error) ||
       !validate (json_parser_get_root (parser), &error))
     {
       g_printerr ("ecoflow-simulate: %s: %s\n", scenario != NULL ? scenario : "outage",

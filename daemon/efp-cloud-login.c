@@ -5,6 +5,7 @@
 #include <string.h>
 #include "efp-cloud-sign.h"
 #include "efp-plugin-util.h"
+#include "efp-json.h"
 
 G_DEFINE_QUARK (efp - cloud - error - quark, efp_cloud_error)
 
@@ -219,7 +220,7 @@ efp_cloud_parse_response (guint status, const gchar *reason, GBytes *body, GErro
       return NULL;
     }
   data = body != NULL ? g_bytes_get_data (body, &len) : NULL;
-  if (data == NULL || len == 0 || !json_parser_load_from_data (parser, data, len, &local))
+  if (data == NULL || len == 0 || !efp_json_load (parser, data, len, &local))
     {
       g_set_error (error, EFP_CLOUD_ERROR, EFP_CLOUD_ERROR_PARSE,
                    "expected a JSON answer, found %s", len == 0 ? "an empty body" : "garbage");

@@ -17,6 +17,7 @@
 #include "efp-log.h"
 #include "efp-mqtt-client.h"
 #include "efp-secret.h"
+#include "efp-json.h"
 
 #define WAKE_INTERVAL_MS_DEFAULT 35000 /* SPEC 2.2: data older than 35 s is stale */
 #define HTTP_TIMEOUT_SEC_DEFAULT 20
@@ -419,7 +420,7 @@ json_reply_online (GBytes *payload)
   JsonObject *data;
   JsonNode *online;
 
-  if (!json_parser_load_from_data (parser, text, len, NULL))
+  if (!efp_json_load (parser, text, len, NULL))
     return -1;
   root = json_parser_get_root (parser);
   if (!JSON_NODE_HOLDS_OBJECT (root))
@@ -446,7 +447,7 @@ json_status (GBytes *payload)
   JsonObject *params;
   JsonNode *status;
 
-  if (!json_parser_load_from_data (parser, text, len, NULL) ||
+  if (!efp_json_load (parser, text, len, NULL) ||
       !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     return -1;
   obj = json_node_get_object (json_parser_get_root (parser));

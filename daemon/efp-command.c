@@ -1,6 +1,8 @@
 /* efp-command.c: build, sign, parse and verify agent commands (CONTRACT 4.3). */
 #include "efp-command.h"
 
+#include "efp-json.h"
+
 #include <json-glib/json-glib.h>
 #include <string.h>
 
@@ -177,10 +179,8 @@ efp_command_from_json (const gchar *data, gssize len, GError **error)
   JsonObject *o;
   JsonNode *dry;
 
-  if (!json_parser_load_from_data (parser, data, len, &local))
+  if (!efp_json_load (parser, data, len, &local))
     {
-      /* json-glib quotes the offending token, which can hold line breaks */
-      g_strdelimit (local->message, "\r\n", ' ');
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "command: not JSON: %s",
                    local->message);
       return NULL;

@@ -2,6 +2,7 @@
  * configuration: a seed user's .env runs unchanged. */
 #include "config.h"
 #include "efp-config-private.h"
+#include "efp-json.h"
 
 #include <json-glib/json-glib.h>
 #include <string.h>
@@ -47,7 +48,7 @@ apply_device_map (EfpConfig *c, EfpEnvEntry *e, GError **error)
   g_autoptr (GList) members = NULL;
   GList *it;
 
-  if (!json_parser_load_from_data (parser, e->value, -1, &local))
+  if (!efp_json_load (parser, e->value, -1, &local))
     {
       g_set_error (error, EFP_CONFIG_ERROR, EFP_CONFIG_ERROR_INVALID,
                    "%s: DEVICE_TO_AGENTS_JSON: expected a JSON object, found invalid JSON (%s)",

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "efp-command.h"
+#include "efp-json.h"
 #include "efp-log.h"
 
 #define DEFAULT_STAGE_TIMEOUT_SEC 60
@@ -357,7 +358,7 @@ static JsonObject *
 parse_object (const gchar *payload, gsize len, JsonParser *parser)
 {
   JsonNode *root;
-  if (!json_parser_load_from_data (parser, payload, (gssize) len, NULL))
+  if (!efp_json_load (parser, payload, (gssize) len, NULL))
     return NULL;
   root = json_parser_get_root (parser);
   return root != NULL && JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;

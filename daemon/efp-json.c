@@ -146,3 +146,62 @@ efp_json_to_string (JsonNode *node, guint indent)
   write_node (out, node, indent, 0);
   return g_string_free (out, FALSE);
 }
+
+static gboolean
+all_utf8 (JsonNode *node)
+{
+  if (node == NULL)
+    return TRUE;
+  switch (JSON_NODE_TYPE (node))
+    {
+      case JSON_NODE_OBJECT:
+        {
+          JsonObjectIter it;
+          const gchar *name;
+          JsonNode *member;
+
+          json_object_iter_init (&it, json_node_get_object (node));
+          while (json_object_iter_next (&it, &name, &member))
+            if (!g_utf8_validate (name, -1, NULL) || !all_utf8 (member))
+              return FALSE;
+          return TRUE;
+        }
+      case JSON_NODE_ARRAY:
+        {
+          JsonArray *a = json_node_get_array (node);
+          guint i, n = json_array_get_length (a);
+
+          for (i = 0; i < n; i++)
+            if (!all_utf8 (json_array_get_element (a, i)))
+              return FALSE;
+          return TRUE;
+        }
+      case JSON_NODE_VALUE:
+        return json_node_get_value_type (node) != G_TYPE_STRING ||
+               g_utf8_validate (json_node_get_string (node), -1, NULL);
+      case JSON_NODE_NULL:
+      default:
+        return TRUE;
+    }
+}
+
+gboolean
+efp_json_load (JsonParser *parser, const gchar *data, gssize len, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+
+  if (!json_parser_load_from_data (parser, data, len, &local))
+    {
+      /* json-glib quotes the offending token, which can hold line breaks */
+      g_strdelimit (local->message, "\r\n", ' ');
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  if (!all_utf8 (json_parser_get_root (parser)))
+    {
+      g_set_error (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_INVALID_DATA,
+                   "a string is not valid UTF-8 (an escape such as \\224?)");
+      return FALSE;
+    }
+  return TRUE;
+}

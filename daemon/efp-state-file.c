@@ -1,5 +1,6 @@
 /* efp-state-file.c: JSON state, replaced atomically (write temp, fsync, rename). */
 #include "efp-state-file.h"
+#include "efp-json.h"
 
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
@@ -458,12 +459,9 @@ efp_state_file_load_data (const gchar *data, gsize len, const gchar *origin, GEr
   gboolean ok = TRUE;
   guint i;
 
-  if (!json_parser_load_from_data (parser, data, (gssize) len, &local) ||
+  if (!efp_json_load (parser, data, (gssize) len, &local) ||
       (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
-      /* json-glib quotes the offending token, which can hold line breaks */
-      if (local != NULL)
-        g_strdelimit (local->message, "\r\n", ' ');
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
                    "state file %s: expected a JSON object, found %s", origin,
                    local != NULL ? local->message : "another value");

@@ -7,6 +7,7 @@
 #include <json-glib/json-glib.h>
 
 #include "efp-command.h"
+#include "efp-json.h"
 
 typedef struct
 {
@@ -66,7 +67,7 @@ efp_agent_seen_load (EfpAgentSeen *s, GError **error)
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: %s", s->path, local->message);
       return FALSE;
     }
-  if (!json_parser_load_from_data (parser, data, (gssize) len, &local))
+  if (!efp_json_load (parser, data, (gssize) len, &local))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: not JSON: %s", s->path,
                    local->message);

@@ -655,6 +655,7 @@ test_malformed (Fixture *f, gconstpointer data)
   g_autofree gchar *int_result = NULL;
   g_autofree gchar *truncated = NULL;
   g_autofree gchar *array_result = NULL;
+  g_autofree gchar *not_utf8 = NULL;
   const gchar *bad_acks[] = { "{",
                               "[]",
                               "null",
@@ -668,15 +669,14 @@ test_malformed (Fixture *f, gconstpointer data)
                               NULL,
                               NULL,
                               NULL,
+                              NULL,
+                              NULL,
                               NULL };
-  const gchar *bad_statuses[] = { "{",
-                                  "[]",
-                                  "{\"state\":5}",
-                                  "{\"state\":null}",
-                                  "{\"host\":\"h\"}",
-                                  "{\"state\":{\"online\":true}}",
-                                  "offline",
-                                  "\xc3\x28" };
+  const gchar *bad_statuses[] = { "{", "[]", "{\"state\":5}", "{\"state\":null}",
+                                  "{\"host\":\"h\"}", "{\"state\":{\"online\":true}}", "offline",
+                                  "\xc3\x28",
+                                  /* json-glib decodes \224 to a lone byte: not UTF-8 */
+                                  "{\"state\":\"online\",\"host\":\"h\\224\"}" };
   guint i, n = 0;
 
   id = efp_dispatcher_send (f->disp, "shutdown", agents, 60, "soc low", "critical", "Study", FALSE);
@@ -687,6 +687,8 @@ test_malformed (Fixture *f, gconstpointer data)
   bad_acks[10] = no_result;
   bad_acks[11] = int_result;
   bad_acks[12] = array_result;
+  not_utf8 = g_strdup_printf ("{\"id\":\"%s\",\"result\":\"scheduled\",\"detail\":\"\\224\"}", id);
+  bad_acks[13] = not_utf8;
   g_assert_cmpuint (warnings->len, ==, 0);
 
   for (i = 0; bad_acks[i] != NULL; i++)
