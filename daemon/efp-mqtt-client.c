@@ -5,6 +5,12 @@
  * reconnect. libmosquitto callbacks only queue events; the events are handled
  * after the libmosquitto call returns, so signal handlers never run inside a
  * libmosquitto callback and may publish, subscribe, stop or reconnect.
+ *
+ * libmosquitto looks the broker's name up synchronously inside its connect
+ * call. With the network down (an outage often takes it along) that would block
+ * the main loop, and every decision, for the resolver's timeouts on each retry,
+ * so a name is first looked up with GResolver, off the loop; libmosquitto only
+ * gets a name that just resolved.
  */
 #include "efp-mqtt-client.h"
 
@@ -20,6 +26,7 @@
 typedef enum
 {
   STATE_IDLE,       /* created, not started */
+  STATE_RESOLVING,  /* looking the broker's name up, off the main loop */
   STATE_CONNECTING, /* socket open, waiting for CONNACK */
   STATE_CONNECTED,  /* CONNACK accepted */
   STATE_WAITING,    /* lost; the backoff timer will reconnect */
@@ -69,6 +76,7 @@ struct _EfpMqttClient
   guint tick_id;
   guint retry_id;
   guint reconnect_idle_id;
+  GCancellable *resolving; /* the name lookup in flight */
 
   GQueue events;         /* EfpMqttEvent*, filled by libmosquitto callbacks */
   GPtrArray *sub_topics; /* remembered patterns */
@@ -185,6 +193,9 @@ remove_sources (EfpMqttClient *self)
   g_clear_handle_id (&self->tick_id, g_source_remove);
   g_clear_handle_id (&self->retry_id, g_source_remove);
   g_clear_handle_id (&self->reconnect_idle_id, g_source_remove);
+  if (self->resolving != NULL)
+    g_cancellable_cancel (self->resolving);
+  g_clear_object (&self->resolving);
 }
 
 static void
@@ -455,7 +466,7 @@ connection_lost (EfpMqttClient *self, gint rc, gint saved_errno, gboolean refuse
 }
 
 static void
-try_connect (EfpMqttClient *self)
+connect_now (EfpMqttClient *self)
 {
   gint rc;
   gint saved_errno;
@@ -476,6 +487,64 @@ try_connect (EfpMqttClient *self)
   if (self->tick_id == 0)
     self->tick_id = g_timeout_add_seconds (1, on_tick, self);
   after_call (self, rc, saved_errno);
+}
+
+typedef struct
+{
+  EfpMqttClient *self;       /* a reference */
+  GCancellable *cancellable; /* which lookup this is: a newer one replaces it */
+} Lookup;
+
+static void
+on_resolved (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  Lookup *lookup = user_data;
+  EfpMqttClient *self = lookup->self;
+  g_autoptr (GError) error = NULL;
+  GList *addresses = g_resolver_lookup_by_name_finish (G_RESOLVER (source), res, &error);
+  gboolean current = self->resolving == lookup->cancellable && self->state == STATE_RESOLVING &&
+                     !g_cancellable_is_cancelled (lookup->cancellable);
+
+  g_resolver_free_addresses (addresses);
+  g_object_unref (lookup->cancellable);
+  g_free (lookup);
+  if (current)
+    {
+      g_clear_object (&self->resolving);
+      if (addresses == NULL)
+        {
+          /* a failed connect attempt: reported once per change, retried with backoff */
+          g_debug ("MQTT broker %s: %s", self->host, error->message);
+          self->state = STATE_CONNECTING;
+          connection_lost (self, MOSQ_ERR_EAI, 0, FALSE);
+        }
+      else
+        connect_now (self);
+    }
+  g_object_unref (self);
+}
+
+static void
+try_connect (EfpMqttClient *self)
+{
+  g_autoptr (GResolver) resolver = NULL;
+  Lookup *lookup;
+
+  if (self->resolving != NULL)
+    g_cancellable_cancel (self->resolving);
+  g_clear_object (&self->resolving);
+  if (g_hostname_is_ip_address (self->host))
+    {
+      connect_now (self);
+      return;
+    }
+  self->state = STATE_RESOLVING;
+  self->resolving = g_cancellable_new ();
+  lookup = g_new0 (Lookup, 1);
+  lookup->self = g_object_ref (self);
+  lookup->cancellable = g_object_ref (self->resolving);
+  resolver = g_resolver_get_default ();
+  g_resolver_lookup_by_name_async (resolver, self->host, self->resolving, on_resolved, lookup);
 }
 
 static gboolean

@@ -2,6 +2,7 @@
 #include "efp-mqtt-client.h"
 #include "efp-test-broker.h"
 
+#include <mosquitto.h>
 #include <signal.h>
 #include <string.h>
 
@@ -84,13 +85,14 @@ recorder_find (Recorder *r, const gchar *topic, const gchar *payload)
 /* A clean-session client on 127.0.0.1:@port, over TLS when @ca_file is set,
  * reporting to @r when that is set. */
 static EfpMqttClient *
-make_client (guint16 port, const gchar *id, const gchar *ca_file, Recorder *r, guint backoff_ms)
+make_client_on (const gchar *host, guint16 port, const gchar *id, const gchar *ca_file, Recorder *r,
+                guint backoff_ms)
 {
   EfpMqttOptions opts = { 0 };
   g_autoptr (GError) error = NULL;
   EfpMqttClient *client;
 
-  opts.host = "127.0.0.1";
+  opts.host = host;
   opts.port = port;
   opts.client_id = id;
   opts.clean_session = TRUE;
@@ -108,6 +110,12 @@ make_client (guint16 port, const gchar *id, const gchar *ca_file, Recorder *r, g
       g_signal_connect (client, "message", G_CALLBACK (on_message), r);
     }
   return client;
+}
+
+static EfpMqttClient *
+make_client (guint16 port, const gchar *id, const gchar *ca_file, Recorder *r, guint backoff_ms)
+{
+  return make_client_on ("127.0.0.1", port, id, ca_file, r, backoff_ms);
 }
 
 /* Iterate the main loop until *counter >= want or the timeout passes. */
@@ -571,6 +579,137 @@ test_tls_broker_down (void)
   recorder_clear (&r);
 }
 
+/* ---- host names: looked up off the main loop ---- */
+
+/* A resolver that answers every name after @delay_ms, from the main context, with "no such
+ * host": a DNS server that is slow to say the network is gone. */
+typedef struct
+{
+  GResolver parent_instance;
+  guint delay_ms;
+  guint lookups;
+} SlowResolver;
+typedef GResolverClass SlowResolverClass;
+static GType slow_resolver_get_type (void);
+G_DEFINE_TYPE (SlowResolver, slow_resolver, G_TYPE_RESOLVER)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SlowResolver, g_object_unref)
+
+static gboolean
+slow_resolver_answer (gpointer data)
+{
+  GTask *task = data;
+  g_task_return_new_error (task, G_RESOLVER_ERROR, G_RESOLVER_ERROR_TEMPORARY_FAILURE,
+                           "no answer from the name server (test)");
+  g_object_unref (task);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+slow_resolver_lookup_async (GResolver *resolver, const gchar *hostname, GCancellable *cancellable,
+                            GAsyncReadyCallback callback, gpointer user_data)
+{
+  SlowResolver *self = (SlowResolver *) resolver;
+  self->lookups++;
+  g_timeout_add (self->delay_ms, slow_resolver_answer,
+                 g_task_new (resolver, cancellable, callback, user_data));
+}
+
+static GList *
+slow_resolver_lookup_finish (GResolver *resolver, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static GList *
+slow_resolver_lookup (GResolver *resolver, const gchar *hostname, GCancellable *cancellable,
+                      GError **error)
+{
+  /* a blocking lookup in the main loop is exactly what must not happen */
+  g_assert_not_reached ();
+}
+
+static void
+slow_resolver_init (SlowResolver *self)
+{
+}
+
+static void
+slow_resolver_class_init (SlowResolverClass *klass)
+{
+  klass->lookup_by_name = slow_resolver_lookup;
+  klass->lookup_by_name_async = slow_resolver_lookup_async;
+  klass->lookup_by_name_finish = slow_resolver_lookup_finish;
+}
+
+static gboolean
+count_tick (gpointer data)
+{
+  (*(guint *) data)++;
+  return G_SOURCE_CONTINUE;
+}
+
+/* A broker named by a host name: looked up first, then connected. */
+static void
+test_host_name (void)
+{
+  g_autoptr (EfpTestBroker) broker = efp_test_broker_new ();
+  g_autoptr (EfpMqttClient) client = NULL;
+  Recorder r;
+
+  recorder_init (&r);
+  start_broker (broker);
+  client = make_client_on ("localhost", efp_test_broker_get_port (broker), "byname", NULL, &r, 100);
+  efp_mqtt_client_subscribe (client, "n/#", 1);
+  efp_mqtt_client_start (client);
+  g_assert_true (wait_count (&r.connected, 1, 5000));
+  publish_ok (client, "n/a", "by name", FALSE);
+  g_assert_true (wait_message (&r, "n/a", "by name", 5000));
+  efp_mqtt_client_stop (client);
+  recorder_clear (&r);
+}
+
+/* While the name server takes its time to fail, the main loop keeps turning (timers, other
+ * clients, policy decisions); the failure counts as one failed attempt, retried with backoff;
+ * a stop in the middle of a lookup ends it. */
+static void
+test_lookup_off_the_loop (void)
+{
+  g_autoptr (GResolver) previous = g_resolver_get_default ();
+  g_autoptr (SlowResolver) slow = g_object_new (slow_resolver_get_type (), NULL);
+  g_autoptr (EfpMqttClient) client = NULL;
+  guint ticks = 0, tick_id;
+  Recorder r;
+
+  slow->delay_ms = 400;
+  g_resolver_set_default (G_RESOLVER (slow));
+  recorder_init (&r);
+  client = make_client_on ("broker.invalid", 1883, "noname", NULL, &r, 100);
+  tick_id = g_timeout_add (10, count_tick, &ticks);
+  efp_mqtt_client_start (client);
+  g_assert_cmpuint (slow->lookups, ==, 1);
+  spin_for (1500);
+  /* 400 ms per lookup, then 100-200 ms of backoff: at least two more lookups */
+  g_assert_cmpuint (slow->lookups, >=, 3);
+  g_assert_cmpuint (r.connected, ==, 0);
+  g_assert_cmpuint (r.disconnected, ==, 1); /* told once, not per retry */
+  g_assert_cmpint (r.last_rc, ==, MOSQ_ERR_EAI);
+  /* a 10 ms timer kept firing all along */
+  g_assert_cmpuint (ticks, >=, 75);
+  g_assert_false (efp_mqtt_client_is_connected (client));
+
+  /* stopped while a lookup may be in flight: nothing happens afterwards */
+  efp_mqtt_client_stop (client);
+  {
+    guint lookups = slow->lookups;
+    spin_for (600);
+    g_assert_cmpuint (slow->lookups, ==, lookups);
+    g_assert_cmpuint (r.disconnected, ==, 1);
+  }
+  g_source_remove (tick_id);
+  g_resolver_set_default (previous);
+  recorder_clear (&r);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -589,5 +728,7 @@ main (int argc, char **argv)
   g_test_add_func ("/mqtt-client/no-busy-loop", test_no_busy_loop);
   g_test_add_func ("/mqtt-client/tls", test_tls);
   g_test_add_func ("/mqtt-client/tls-broker-down", test_tls_broker_down);
+  g_test_add_func ("/mqtt-client/host-name", test_host_name);
+  g_test_add_func ("/mqtt-client/lookup-off-the-loop", test_lookup_off_the_loop);
   return g_test_run ();
 }
