@@ -423,7 +423,9 @@ test_command_waits_for_broker (Fixture *f, gconstpointer data)
   efp_test_broker_set_extra_config (f->broker, "");
   g_assert_true (efp_test_broker_start (f->broker, &error));
   sub = cmd_sub (f);
-  line = efp_test_sub_wait (sub, "power-manager/pc/cmd *shutdown*", 15000);
+  /* the daemon's reconnect backoff doubles while the broker is down (1, 2, 4, 8, 16 s, with
+   * jitter): under load the retry that finds the broker back can come 20 s later */
+  line = efp_test_sub_wait (sub, "power-manager/pc/cmd *shutdown*", 40000);
   g_assert_nonnull (line);
 }
 
