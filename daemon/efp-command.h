@@ -5,6 +5,11 @@
 
 G_BEGIN_DECLS
 
+/* The ack detail of an agent refusing a command id it has already handled. Every agent
+ * sends it (the sh and PowerShell ones spell it out), and the daemon recognises a repeat
+ * delivery by it. */
+#define EFP_COMMAND_REPLAYED_DETAIL "replayed command id: already handled"
+
 typedef struct
 {
   gchar *id;

@@ -468,7 +468,7 @@ efp_dispatcher_handle_ack (EfpDispatcher *self, const gchar *agent, const gchar 
   /* A resend or a QoS 1 duplicate of a command the agent already carried out comes back
    * "rejected" as a replayed id (the detail every agent of ours gives): what the agent did
    * still stands. Any other later refusal, such as "power-off failed", is news. */
-  if (g_str_equal (result, "rejected") && g_str_has_prefix (detail, "replayed command id") &&
+  if (g_str_equal (result, "rejected") && g_str_equal (detail, EFP_COMMAND_REPLAYED_DETAIL) &&
       g_strcmp0 (info->last_command_id, id) == 0 && info->last_result != NULL &&
       !g_str_equal (info->last_result, "sent") && !g_str_equal (info->last_result, "rejected"))
     {

@@ -33,8 +33,10 @@ efp_sd_notify (const gchar *state)
   return TRUE;
 }
 
-guint64
-efp_sd_watchdog_usec (void)
+/* The WatchdogSec= systemd asks of this process, in µs ($WATCHDOG_USEC, for us when
+ * $WATCHDOG_PID says so); 0 without a watchdog. */
+static guint64
+watchdog_usec (void)
 {
   const gchar *usec = g_getenv ("WATCHDOG_USEC");
   const gchar *pid = g_getenv ("WATCHDOG_PID");
@@ -59,7 +61,7 @@ on_watchdog (gpointer user_data)
 guint
 efp_sd_watchdog_start (void)
 {
-  guint64 usec = efp_sd_watchdog_usec ();
+  guint64 usec = watchdog_usec ();
 
   if (usec == 0)
     return 0;

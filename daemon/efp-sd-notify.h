@@ -8,9 +8,6 @@ G_BEGIN_DECLS
 
 /* Send @state (e.g. "READY=1") to $NOTIFY_SOCKET; a no-op outside systemd. */
 gboolean efp_sd_notify (const gchar *state);
-/* The WatchdogSec= systemd asks of this process, in µs ($WATCHDOG_USEC, for us when
- * $WATCHDOG_PID says so); 0 without a watchdog. */
-guint64 efp_sd_watchdog_usec (void);
 /* When systemd watches us, ping it from the default main context twice per period, so a
  * loop that stops turning (and so stops acting) is restarted. Returns the source id, 0
  * without a watchdog. */

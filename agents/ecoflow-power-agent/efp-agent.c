@@ -484,7 +484,7 @@ handle_command (EfpAgent *self, const gchar *data, gsize len)
     }
   if (efp_agent_seen_contains (self->seen, cmd->id))
     {
-      reject (self, cmd, "replayed command id: already handled");
+      reject (self, cmd, EFP_COMMAND_REPLAYED_DETAIL);
       return;
     }
   if (!efp_agent_seen_add (self->seen, cmd->id, cmd->issued_at, cmd->ttl_sec, now, &error))

@@ -278,7 +278,8 @@ is_needed (const EfpStation *st, const GridSignals *g, EfpGridMode mode, EfpPayl
   return TRUE;
 }
 
-/* Unpacks item @i, applies it; the Runtime payload only collects grid signals */
+/* Unpacks item @i if it carries power data, and applies it; the Runtime payload only
+ * collects grid signals. */
 static gboolean
 apply_item (EfpStation *st, EfpEnvelope *env, guint i, const EfpModelTable *models, GridSignals *g,
             GError **error)
@@ -286,30 +287,26 @@ apply_item (EfpStation *st, EfpEnvelope *env, guint i, const EfpModelTable *mode
   const EfpEnvelopeItem *it = &env->items[i];
   const ProtobufCMessage *m;
 
-  if (it->kind == EFP_PAYLOAD_UNKNOWN)
-    {
-      g_debug ("ignoring unknown cmd_func/cmd_id %u/%u (%" G_GSIZE_FORMAT " bytes)", it->cmd_func,
-               it->cmd_id, it->pdata_len);
-      return TRUE;
-    }
-  if (it->kind != EFP_PAYLOAD_DISPLAY && it->kind != EFP_PAYLOAD_RUNTIME &&
-      it->kind != EFP_PAYLOAD_CMS_HEARTBEAT && it->kind != EFP_PAYLOAD_BMS_HEARTBEAT)
-    return TRUE; /* known, but no power data: not even unpacked */
-  m = efp_envelope_unpack (env, i, error);
-  if (m == NULL)
-    return FALSE;
   switch (it->kind)
     {
       case EFP_PAYLOAD_DISPLAY:
-        return apply_display (st, (const Efp__DisplayPropertyUpload *) m, g, error);
+        return (m = efp_envelope_unpack (env, i, error)) != NULL &&
+               apply_display (st, (const Efp__DisplayPropertyUpload *) m, g, error);
       case EFP_PAYLOAD_RUNTIME:
-        return apply_runtime ((const Efp__RuntimePropertyUpload *) m, g, error);
+        return (m = efp_envelope_unpack (env, i, error)) != NULL &&
+               apply_runtime ((const Efp__RuntimePropertyUpload *) m, g, error);
       case EFP_PAYLOAD_CMS_HEARTBEAT:
-        return apply_cms (st, (const Efp__CmsHeartBeatReport *) m, error);
+        return (m = efp_envelope_unpack (env, i, error)) != NULL &&
+               apply_cms (st, (const Efp__CmsHeartBeatReport *) m, error);
       case EFP_PAYLOAD_BMS_HEARTBEAT:
-        return apply_bms (st, (const Efp__BmsHeartBeatReport *) m, models, g, error);
-      default:
+        return (m = efp_envelope_unpack (env, i, error)) != NULL &&
+               apply_bms (st, (const Efp__BmsHeartBeatReport *) m, models, g, error);
+      case EFP_PAYLOAD_UNKNOWN:
+        g_debug ("ignoring unknown cmd_func/cmd_id %u/%u (%" G_GSIZE_FORMAT " bytes)", it->cmd_func,
+                 it->cmd_id, it->pdata_len);
         return TRUE;
+      default:
+        return TRUE; /* known, but no power data: not even unpacked */
     }
 }
 

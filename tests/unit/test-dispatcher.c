@@ -747,7 +747,7 @@ test_repeat_refused (Fixture *f, gconstpointer data)
 
   ack (f, "a1", id, "shutdown", "scheduled");
   /* the resend (or a QoS 1 duplicate) arrives too */
-  ack_detail (f, "a1", id, "rejected", "replayed command id: already handled");
+  ack_detail (f, "a1", id, "rejected", EFP_COMMAND_REPLAYED_DETAIL);
   g_assert_cmpstr (efp_dispatcher_get_agent (f->disp, "a1")->last_result, ==, "scheduled");
   g_assert_cmpstr (efp_dispatcher_get_agent (f->disp, "a1")->last_command_id, ==, id);
   /* but a power-off that failed after the hooks is reported */
